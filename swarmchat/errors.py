@@ -1,0 +1,70 @@
+"""The one small tree of errors swarmchat raises; each carries the line the user sees."""
+
+from __future__ import annotations
+
+
+class SwarmchatError(Exception):
+    """Base: `str(err)` is one line saying what is wrong and what to do."""
+
+    exit_code = 2
+
+
+class UsageError(SwarmchatError):
+    """Bad input on the command line (a duration, a flag value, a file)."""
+
+
+class InvalidName(SwarmchatError):
+    """A session name that cannot be used."""
+
+
+class SessionNotFound(SwarmchatError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no session named '{name}'; run 'swarmchat list' to see your sessions")
+        self.name = name
+
+
+class NameTaken(SwarmchatError):
+    def __init__(self, name: str, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"a session named '{name}' already exists{extra}; pick another name")
+        self.name = name
+
+
+class SessionLocked(SwarmchatError):
+    """Another live process holds the session's one-writer lock."""
+
+    def __init__(self, name: str, holder: str) -> None:
+        super().__init__(
+            f"session '{name}' is open in another process ({holder}); close it there first"
+        )
+        self.name = name
+        self.holder = holder
+
+
+class CorruptSession(SwarmchatError):
+    """Stored data that does not parse or has an unknown shape; it is never overwritten."""
+
+    def __init__(self, name: str, path: str, problem: str) -> None:
+        super().__init__(
+            f"session '{name}' cannot be read: {path}: {problem}; "
+            "swarmchat leaves it untouched (move it aside or restore a backup)"
+        )
+        self.name = name
+        self.path = path
+        self.problem = problem
+
+
+class AgencyLoadError(SwarmchatError):
+    """The agency SPEC does not load or does not produce an Agency."""
+
+
+class StoreUnavailable(SwarmchatError):
+    """The store cannot be reached (Redis down, data dir unwritable)."""
+
+    exit_code = 1
+
+
+class ModelError(SwarmchatError):
+    """The model API failed (auth, rate limit, server down, stream cut)."""
+
+    exit_code = 1

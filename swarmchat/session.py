@@ -1,0 +1,108 @@
+"""The session record, its schema version and migrations (pure: no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+TITLE_CHARS = 60
+
+Item = dict[str, Any]
+"""One stored agency-swarm message item, exactly as agency-swarm saves it."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+@dataclass
+class SessionMeta:
+    """Everything about a session except its messages. Never holds an API key."""
+
+    name: str
+    created_at: str
+    updated_at: str
+    agency: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api: str | None = None
+    recipient: str | None = None
+    title: str = ""
+    message_count: int = 0
+    journal_seq: int = 0
+    ttl_seconds: int | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def fresh(cls, name: str, **settings: Any) -> SessionMeta:
+        stamp = now_iso()
+        return cls(name=name, created_at=stamp, updated_at=stamp, **settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> SessionMeta:
+        """Build from stored JSON, migrating old versions; raises ValueError with the problem."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("no schema_version: this is not a swarmchat session")
+        if version > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {version} is newer than this swarmchat understands "
+                f"({SCHEMA_VERSION}); upgrade swarmchat"
+            )
+        data = migrate(dict(data))
+        known = {f.name for f in fields(cls)}
+        for required in ("name", "created_at", "updated_at"):
+            if not isinstance(data.get(required), str):
+                raise ValueError(f"field '{required}' is missing or not a string")
+        if not isinstance(data.get("message_count", 0), int):
+            raise ValueError("field 'message_count' is not an integer")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def title_from(text: str) -> str:
+    """The first user message, on one line and shortened, as a session title."""
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def first_user_text(items: list[Item]) -> str:
+    for item in items:
+        if item.get("role") == "user" and item.get("callerAgent") is None:
+            return item_text(item)
+    return ""
+
+
+def item_text(item: Item) -> str:
+    """The readable text of a message item (string content or its text parts)."""
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict)]
+        return "".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+# Migrations: MIGRATIONS[v] turns a version-v record into version v+1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    while data["schema_version"] < SCHEMA_VERSION:
+        step = MIGRATIONS.get(data["schema_version"])
+        if step is None:
+            raise ValueError(f"no migration from schema_version {data['schema_version']}")
+        data = step(data)
+    return data

@@ -1,0 +1,81 @@
+"""The store interface both backends implement, and what a listing returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from swarmchat.session import Item, SessionMeta
+
+
+@dataclass
+class BadSession:
+    """A stored session that cannot be read; listed and marked, never rewritten."""
+
+    name: str
+    location: str
+    problem: str
+
+
+Listed = SessionMeta | BadSession
+
+
+@dataclass
+class SearchHit:
+    name: str
+    title: str
+    role: str
+    line: str
+
+
+class OpenSession(Protocol):
+    """A session held under its one-writer lock: the only way to change its messages."""
+
+    meta: SessionMeta
+
+    def load(self) -> list[Item]:
+        """The stored items as fresh objects, to hand to agency-swarm's load callback."""
+
+    def save(self, live: list[Item]) -> None:
+        """Persist agency-swarm's live list; durable when this returns."""
+
+    def begin_turn(self) -> None:
+        """Items stored so far will not change during the coming turn (cheap saves)."""
+
+    def end_turn(self, live: list[Item]) -> None:
+        """Full check of the live list, then meta (count, title, time) updated."""
+
+    def update_meta(self, **changes: object) -> None:
+        """Change settings such as recipient or model, written at once if the session exists."""
+
+    def refresh(self) -> None:
+        """Keep the lock alive (a no-op where the lock cannot expire)."""
+
+    def close(self) -> None:
+        """Release the lock; a session that never got a message leaves nothing behind."""
+
+
+class SessionStore(Protocol):
+    location: str
+
+    def list(self) -> list[Listed]: ...
+
+    def names(self) -> list[str]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def read(self, name: str) -> tuple[SessionMeta, list[Item]]: ...
+
+    def read_meta(self, name: str) -> SessionMeta: ...
+
+    def open(self, name: str, *, create: SessionMeta | None = None) -> OpenSession:
+        """Take the session's lock; with `create`, reserve a new name (NameTaken if it exists)."""
+
+    def write_new(self, meta: SessionMeta, items: list[Item]) -> None:
+        """Store a complete new session at once (fork, import); NameTaken if it exists."""
+
+    def delete(self, name: str) -> None: ...
+
+    def rename(self, old: str, new: str) -> None: ...
+
+    def search(self, text: str) -> list[SearchHit]: ...

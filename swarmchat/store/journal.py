@@ -1,0 +1,125 @@
+"""The journal: one JSON line per change to a session's item list, replayed on load.
+
+Each line is `{"seq": n, "at": k, "items": [...]}`: cut the list back to `k` items, then append
+`items`. Appending (k == len), cutting back (items == []) and in-place rewrites of the tail are all
+one kind of line, written with a single append, so a crash can only leave a torn last line.
+`Mirror` keeps a private copy of what is stored and turns agency-swarm's live list into the
+smallest such change; its cost depends on what changed, not on the length of the history.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from swarmchat.session import Item
+
+
+class JournalError(ValueError):
+    """A journal line that does not parse or has the wrong shape (never a torn last line)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    at: int
+    items: list[Item]
+
+    def encode(self) -> bytes:
+        return dumps({"seq": self.seq, "at": self.at, "items": self.items}) + b"\n"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_fallback).encode()
+
+
+def _fallback(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return str(value)
+
+
+@dataclass
+class Replay:
+    items: list[Item]
+    seq: int
+    lines: int
+    torn_tail: int  # bytes of an incomplete last line (a crash artifact), 0 if none
+    good_bytes: int  # length of the journal up to the end of its last complete line
+
+
+def replay(data: bytes | list[bytes]) -> Replay:
+    """Rebuild the item list from journal bytes (or a list of lines, as Redis returns them)."""
+    torn = 0
+    if isinstance(data, bytes):
+        lines = data.split(b"\n")
+        tail = lines.pop()  # b"" when the journal ends with a newline
+        torn = len(tail)
+        good = len(data) - torn
+    else:
+        lines = data
+        good = sum(len(line) + 1 for line in lines)
+    items: list[Item] = []
+    seq = 0
+    for number, line in enumerate(lines, 1):
+        change = parse_line(line, number)
+        if change.at > len(items):
+            raise JournalError(f"line {number} cuts at {change.at} but only {len(items)} items exist")
+        if change.seq <= seq:
+            raise JournalError(f"line {number} is out of order (seq {change.seq} after {seq})")
+        del items[change.at :]
+        items.extend(change.items)
+        seq = change.seq
+    return Replay(items=items, seq=seq, lines=len(lines), torn_tail=torn, good_bytes=good)
+
+
+def parse_line(line: bytes, number: int) -> Change:
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JournalError(f"line {number} is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise JournalError(f"line {number} is not a journal entry")
+    seq, at, items = obj.get("seq"), obj.get("at"), obj.get("items")
+    if not (_is_int(seq) and _is_int(at) and at >= 0 and isinstance(items, list)):
+        raise JournalError(f"line {number} is not a journal entry (needs seq, at, items)")
+    if not all(isinstance(i, dict) for i in items):
+        raise JournalError(f"line {number} holds an item that is not a JSON object")
+    return Change(seq=seq, at=at, items=items)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Mirror:
+    """A private copy of the stored list, to diff agency-swarm's live list against.
+
+    `stable` marks a prefix known not to change during the current turn (agency-swarm only
+    rewrites items added since the turn began); `diff(full=True)` checks everything.
+    """
+
+    def __init__(self, items: list[Item], seq: int) -> None:
+        self.items = items
+        self.seq = seq
+        self.stable = 0
+
+    def diff(self, live: list[Item], *, full: bool = False) -> Change | None:
+        """The change that turns the stored list into `live`, or None if they are equal."""
+        start = 0 if full else min(self.stable, len(self.items), len(live))
+        end = min(len(self.items), len(live))
+        at = start
+        while at < end and live[at] == self.items[at]:
+            at += 1
+        if at == len(self.items) == len(live):
+            return None
+        return Change(seq=self.seq + 1, at=at, items=list(live[at:]))
+
+    def record(self, change: Change, line: bytes) -> None:
+        """Record a change once its encoded `line` is durable; the copy comes from the line."""
+        del self.items[change.at :]
+        self.items.extend(json.loads(line)["items"])
+        self.seq = change.seq
+        self.stable = min(self.stable, change.at)
