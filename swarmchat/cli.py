@@ -1,0 +1,361 @@
+"""The command line: parse, call a service, print, map errors to exit codes. Nothing more.
+
+Imports are lazy so that listing commands start fast and never load agency-swarm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from swarmchat import __version__
+from swarmchat.errors import SwarmchatError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from swarmchat.store import SessionStore
+
+app = typer.Typer(
+    name="swarmchat",
+    help="Named, durable chat sessions with agency-swarm agencies.",
+    no_args_is_help=False,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_debug = False
+
+
+class Api(StrEnum):
+    responses = "responses"
+    chat = "chat"
+
+
+def _store() -> SessionStore:
+    from swarmchat.store import open_store
+
+    return open_store()
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+def _complete_name(incomplete: str) -> list[str]:
+    try:
+        return [n for n in _store().names() if n.startswith(incomplete)]
+    except Exception:
+        return []
+
+
+NameArg = Annotated[str, typer.Argument(help="Session name.", autocompletion=_complete_name)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"swarmchat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    if debug:
+        os.environ["SWARMCHAT_DEBUG"] = "1"
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def _message_text(message: str | None) -> str | None:
+    """-m TEXT, or text piped on stdin: the one-turn scripting path."""
+    if message is not None:
+        if not message.strip():
+            raise UsageError("the message given with -m is empty; write something to send")
+        return message
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    text = sys.stdin.read()
+    if not text.strip():
+        raise UsageError("stdin is not a terminal but held no message; pipe some text or use -m TEXT")
+    return text
+
+
+@app.command()
+def new(
+    name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency SPEC: pkg.module:attr or path/file.py:attr.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model for every agent.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
+    api: Annotated[Api | None, typer.Option("--api", help="Model API: responses or chat.")] = None,
+    message: Annotated[str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")] = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
+) -> None:
+    """Start a new named session."""
+    from swarmchat import chat, lifecycle
+    from swarmchat.durations import parse_duration
+    from swarmchat.names import validate_name
+    from swarmchat.session import SessionMeta
+
+    store = _store()
+    text = _message_text(message)
+    generated = name is None
+    name = lifecycle.fresh_name(store) if name is None else validate_name(name)
+    meta = SessionMeta.fresh(
+        name,
+        agency=agency or os.environ.get("SWARMCHAT_AGENCY") or None,
+        model=model,
+        base_url=base_url,
+        api=api.value if api else None,
+        ttl_seconds=parse_duration(ttl) if ttl else None,
+    )
+    if generated and text is None:
+        typer.echo(f"new session: {name}")
+    if generated and text is not None:
+        typer.echo(f"session: {name}", err=True)
+    _run_chat(chat, store, name, create=meta, agency=None, text=text)
+
+
+@app.command()
+def resume(
+    name: Annotated[str | None, typer.Argument(help="Session (default: the most recent).", autocompletion=_complete_name)] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Use this SPEC (a moved or renamed agency module).")] = None,
+    message: Annotated[str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")] = None,
+) -> None:
+    """Go back to a session: same agency, same history, same agent and model."""
+    from swarmchat import chat
+    from swarmchat.errors import SessionNotFound
+    from swarmchat.session import SessionMeta
+
+    store = _store()
+    text = _message_text(message)
+    if name is None:
+        recent = sorted((m for m in store.list() if isinstance(m, SessionMeta)), key=lambda m: m.updated_at)
+        if not recent:
+            raise SessionNotFound("(most recent)")
+        name = recent[-1].name
+    _run_chat(chat, store, name, create=None, agency=agency, text=text)
+
+
+def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: object) -> None:
+    from swarmchat import chat
+
+    text = kwargs.pop("text")
+    if text is None:
+        chat.interactive(store, name, **kwargs)  # type: ignore[arg-type]
+    else:
+        raise typer.Exit(chat.one_shot(store, name, text=str(text), **kwargs))  # type: ignore[arg-type]
+
+
+@app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every session).")] = False,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Show every session, not just the latest 50.")] = False,
+) -> None:
+    """List sessions, most recently used first."""
+    from swarmchat.store import BadSession
+
+    listed = _store().list()
+    listed.sort(key=lambda m: "" if isinstance(m, BadSession) else m.updated_at, reverse=True)
+    if as_json:
+        rows = [
+            {"name": m.name, "damaged": m.problem, "location": m.location}
+            if isinstance(m, BadSession)
+            else {k: v for k, v in m.to_dict().items() if k != "journal_seq"}
+            for m in listed
+        ]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return
+    if not listed:
+        typer.echo("no sessions yet; start one with 'swarmchat new'")
+        return
+    from swarmchat.render import session_table
+
+    shown = listed if all_ else listed[:50]
+    session_table(_console(), shown, len(listed))
+
+
+class Format(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def show(
+    name: NameArg,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown or json.")] = Format.markdown,
+) -> None:
+    """Print a session's transcript (offline, read-only)."""
+    store = _store()
+    if fmt is Format.json:
+        from swarmchat.lifecycle import export_json
+
+        sys.stdout.write(export_json(store, name))
+        return
+    meta, items = store.read(name)
+    if sys.stdout.isatty():
+        from swarmchat.render import transcript
+
+        transcript(_console(), meta, items)
+    else:
+        from swarmchat.transcript import to_markdown
+
+        sys.stdout.write(to_markdown(meta.title or meta.name, items))
+
+
+@app.command()
+def delete(
+    names: Annotated[list[str], typer.Argument(help="Sessions to delete.", autocompletion=_complete_name)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete sessions (asks first)."""
+    from swarmchat.names import validate_name
+
+    store = _store()
+    unique = list(dict.fromkeys(validate_name(n) for n in names))
+    for n in unique:  # all or nothing: check every name before deleting any
+        store.read_meta(n) if store.exists(n) else _missing(n)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("delete needs confirmation; pass --yes when not at a terminal")
+        typer.confirm(f"Delete {len(unique)} session(s): {', '.join(unique)}?", abort=True, err=True)
+    for n in unique:
+        store.delete(n)
+    typer.echo(f"deleted {len(unique)} session(s): {', '.join(unique)}")
+
+
+def _missing(name: str) -> None:
+    from swarmchat.errors import SessionNotFound
+
+    raise SessionNotFound(name)
+
+
+@app.command()
+def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) -> None:
+    """Rename a session."""
+    _store().rename(old, new)
+    typer.echo(f"renamed {old} → {new}")
+
+
+@app.command()
+def fork(source: NameArg, new: Annotated[str, typer.Argument(help="Name of the copy.")]) -> None:
+    """Copy a session to branch from."""
+    from swarmchat.lifecycle import fork as fork_session
+
+    copy = fork_session(_store(), source, new)
+    typer.echo(f"forked {source} → {copy.name} ({copy.message_count} messages)")
+
+
+@app.command()
+def export(
+    name: NameArg,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE (default: stdout).")] = None,
+) -> None:
+    """Export a session as one self-contained JSON file."""
+    from swarmchat.lifecycle import export_json
+
+    data = export_json(_store(), name)
+    if output is None:
+        sys.stdout.write(data)
+        return
+    if output.exists():
+        raise UsageError(f"{output} already exists; choose another file or delete it first")
+    output.write_text(data, encoding="utf-8")
+    typer.echo(f"exported {name} → {output}", err=True)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A swarmchat export or an agency-swarm chat file.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name for the imported session.")] = None,
+) -> None:
+    """Import a session from a file made by export (or an agency-swarm demo chat)."""
+    from swarmchat.lifecycle import import_file
+
+    meta = import_file(_store(), file, name)
+    typer.echo(f"imported {meta.name} ({meta.message_count} messages)")
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Text to look for (case-insensitive).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find sessions whose messages contain TEXT."""
+    from dataclasses import asdict
+
+    hits = _store().search(text)
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1) + "\n")
+        return
+    if not hits:
+        typer.echo(f"no session mentions '{text}'")
+        raise typer.Exit(1)
+    from swarmchat.render import search_hits
+
+    search_hits(_console(), hits)
+
+
+@app.command()
+def prune(
+    older_than: Annotated[str, typer.Option("--older-than", help="Age such as 30d or 12h.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete sessions not used for a while (lists them and asks first)."""
+    from swarmchat.durations import parse_duration
+    from swarmchat.lifecycle import prune_candidates
+    from swarmchat.render import ago
+
+    store = _store()
+    old = prune_candidates(store, parse_duration(older_than))
+    if not old:
+        typer.echo(f"no session is older than {older_than}")
+        return
+    for meta in old:
+        typer.echo(f"  {meta.name}  ({meta.message_count} messages, last used {ago(meta.updated_at)})")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("prune needs confirmation; pass --yes when not at a terminal")
+        typer.confirm(f"Delete these {len(old)} session(s)?", abort=True, err=True)
+    for meta in old:
+        store.delete(meta.name)
+    typer.echo(f"deleted {len(old)} session(s)")
+
+
+def main() -> None:
+    """Entry point: every failure becomes one line on stderr and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except SwarmchatError as exc:
+        if _debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except typer.TyperException as exc:  # usage errors from the parser
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(exc.format_message() + hint, getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        _fail("aborted; nothing was changed", 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    line = " ".join(message.split())
+    sys.stderr.write(f"swarmchat: error: {line}\n")
+    sys.exit(code)

@@ -1,0 +1,74 @@
+"""What happens during a turn, in swarmchat's own terms (the REPL and -m mode render these).
+
+agency.py translates agency-swarm's stream into these, so nothing else needs to know its
+event shapes. `caller` is None for what the user sees; an agent name for agent-to-agent traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    agent: str
+    caller: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageDone:
+    """An agent finished one message (the text streamed since the last MessageDone)."""
+
+    agent: str
+    caller: str | None
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """An agent asked another one through send_message."""
+
+    sender: str
+    recipient: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    agent: str
+    caller: str | None
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    agent: str
+    caller: str | None
+    output: str
+    delegated: bool  # the output of a send_message: the other agent's reply
+
+
+@dataclass(frozen=True)
+class Handoff:
+    sender: str
+    recipient: str
+
+
+@dataclass(frozen=True)
+class TurnError:
+    """The model API failed; `message` says what happened and what to do."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class TurnDone:
+    text: str  # the user-facing reply text of the turn
+    agent: str  # the agent that gave it
+    input_tokens: int
+    output_tokens: int
+    interrupted: bool = False
+
+
+Event = TextDelta | MessageDone | Delegation | ToolCall | ToolOutput | Handoff | TurnError | TurnDone

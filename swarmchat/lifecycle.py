@@ -1,0 +1,101 @@
+"""Session lifecycle services: create names, fork, export/import, prune (store only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from swarmchat.errors import InvalidName, UsageError
+from swarmchat.names import generate_name, validate_name
+from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
+from swarmchat.store import SessionStore
+
+EXPORT_FORMAT = "swarmchat-session"
+EXPORT_VERSION = 1
+
+
+def fresh_name(store: SessionStore) -> str:
+    return generate_name(set(store.names()))
+
+
+def fork(store: SessionStore, source: str, new: str) -> SessionMeta:
+    meta, items = store.read(source)
+    stamp = now_iso()
+    copy = replace(meta, name=validate_name(new), created_at=stamp, updated_at=stamp, journal_seq=0)
+    store.write_new(copy, items)
+    return copy
+
+
+def export_data(store: SessionStore, name: str) -> dict[str, Any]:
+    meta, items = store.read(name)
+    session = meta.to_dict()
+    session.pop("journal_seq", None)
+    session["message_count"] = len(items)
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": now_iso(),
+        "session": session,
+        "messages": items,
+    }
+
+
+def export_json(store: SessionStore, name: str) -> str:
+    return json.dumps(export_data(store, name), ensure_ascii=False, indent=1) + "\n"
+
+
+def read_import(path: Path) -> tuple[SessionMeta | None, list[Item], str]:
+    """Parse an export (or an agency-swarm demo chat); returns (meta or None, items, suggested name)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: not a JSON file ({exc}); give a file made by 'swarmchat export'") from None
+    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
+        if not isinstance(data.get("version"), int) or data["version"] > EXPORT_VERSION:
+            raise UsageError(f"{path}: export version {data.get('version')!r} is newer than this swarmchat; upgrade it")
+        try:
+            meta = SessionMeta.from_dict({**data.get("session", {}), "journal_seq": 0})
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{path}: the session in this export is damaged: {exc}") from None
+        items = _items(path, data.get("messages"))
+        return meta, items, meta.name
+    if isinstance(data, dict) and "items" in data and isinstance(data.get("metadata", {}), dict):
+        # agency-swarm's terminal demo: .agency_swarm/messages_<id>.json
+        items = _items(path, data["items"])
+        stem = path.stem.removeprefix("messages_")
+        return None, items, stem
+    raise UsageError(f"{path}: not a swarmchat export or an agency-swarm chat file")
+
+
+def _items(path: Path, value: object) -> list[Item]:
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise UsageError(f"{path}: its messages are not a list of JSON objects")
+    return value
+
+
+def import_file(store: SessionStore, path: Path, name: str | None) -> SessionMeta:
+    meta, items, suggested = read_import(path)
+    if name is None:
+        try:
+            name = validate_name(suggested)
+        except InvalidName:
+            name = fresh_name(store)
+    stamp = now_iso()
+    if meta is None:
+        meta = SessionMeta.fresh(name, title=title_from(first_user_text(items)))
+    else:
+        meta = replace(meta, name=validate_name(name), updated_at=meta.updated_at or stamp)
+    store.write_new(meta, items)
+    return meta
+
+
+def prune_candidates(store: SessionStore, older_than: int, now: datetime | None = None) -> list[SessionMeta]:
+    """Sessions last used more than `older_than` seconds ago, oldest first."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than)
+    old = [m for m in store.list() if isinstance(m, SessionMeta) and parse_time(m.updated_at) < cutoff]
+    return sorted(old, key=lambda m: m.updated_at)

@@ -1,0 +1,108 @@
+"""Turn agency-swarm's flat item list into a readable transcript (pure: no I/O, no rich)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from swarmchat.session import Item, item_text
+
+Kind = Literal["user", "reply", "delegation", "tool_call", "tool_output", "note"]
+
+
+@dataclass
+class Entry:
+    kind: Kind
+    agent: str  # who speaks: "user", or the agent's name
+    text: str
+    to: str | None = None  # the agent addressed (delegations, user messages to an agent)
+    nested: bool = False  # agent-to-agent traffic, shown dimmed
+
+
+def chronological(items: list[Item]) -> list[Item]:
+    """agency-swarm stores items out of order; its timestamps give the order they happened."""
+    last = 0
+    keyed = []
+    for pos, item in enumerate(items):
+        stamp = item.get("timestamp")
+        if isinstance(stamp, int) and not isinstance(stamp, bool):
+            last = stamp
+        keyed.append((last, pos, item))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [k[2] for k in keyed]
+
+
+def entries(items: list[Item]) -> list[Entry]:
+    out: list[Entry] = []
+    for item in chronological(items):
+        entry = to_entry(item)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def to_entry(item: Item) -> Entry | None:
+    caller = item.get("callerAgent")
+    agent = str(item.get("agent") or "assistant")
+    nested = caller is not None
+    kind = item.get("type")
+    role = item.get("role")
+    if role == "user" and kind in (None, "message"):
+        if nested:
+            return Entry("delegation", str(caller), item_text(item), to=agent, nested=True)
+        return Entry("user", "user", item_text(item), to=agent)
+    if role == "assistant" and kind in (None, "message"):
+        return Entry("reply", agent, item_text(item), to=str(caller) if nested else None, nested=nested)
+    if kind == "function_call":
+        args = _compact_json(item.get("arguments"))
+        return Entry("tool_call", agent, f"{item.get('name', '?')}({args})", nested=True)
+    if kind == "function_call_output":
+        return Entry("tool_output", agent, _compact_json(item.get("output")), nested=True)
+    if role == "system" and item.get("message_origin"):
+        return Entry("note", agent, item_text(item), nested=True)
+    return None
+
+
+def _compact_json(value: object) -> str:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def turns(items: list[Item]) -> list[list[Entry]]:
+    """Entries grouped into turns, each starting at a user message."""
+    grouped: list[list[Entry]] = []
+    for entry in entries(items):
+        if entry.kind == "user" or not grouped:
+            grouped.append([])
+        grouped[-1].append(entry)
+    return grouped
+
+
+def to_markdown(title: str, items: list[Item]) -> str:
+    lines = [f"# {title}", ""]
+    for entry in entries(items):
+        if entry.kind == "user":
+            lines += [f"**You** → {entry.to}:" if entry.to else "**You:**", "", entry.text, ""]
+        elif entry.kind == "reply" and not entry.nested:
+            lines += [f"**{entry.agent}:**", "", entry.text, ""]
+        elif entry.kind == "delegation":
+            lines += [f"> *{entry.agent} → {entry.to}:* {_one_line(entry.text)}", ""]
+        elif entry.kind == "reply":
+            lines += [f"> *{entry.agent} → {entry.to}:* {_one_line(entry.text)}", ""]
+        elif entry.kind == "tool_call":
+            lines += [f"> `{entry.agent}` called `{_one_line(entry.text, 200)}`", ""]
+        elif entry.kind == "tool_output":
+            lines += [f"> `{entry.agent}` got `{_one_line(entry.text, 200)}`", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
