@@ -81,7 +81,9 @@ def resolve_spec(spec: str) -> Any:
     except SwarmchatError:
         raise
     except ModuleNotFoundError as exc:
-        raise AgencyLoadError(f"agency SPEC '{spec}': module '{exc.name}' not found; check the name and PYTHONPATH")
+        raise AgencyLoadError(
+            f"agency SPEC '{spec}': module '{exc.name}' not found; check the name and PYTHONPATH"
+        ) from None
     except Exception as exc:
         raise AgencyLoadError(f"agency SPEC '{spec}' failed to import: {type(exc).__name__}: {exc}") from None
     names = [attr] if attr else ["create_agency", "agency"]
@@ -109,9 +111,7 @@ def _module_from_file(path: Path, spec: str) -> Any:
     return module
 
 
-def construct(
-    target: Any, spec: str, load: Callable[[], list[Item]], save: Callable[[list[Item]], None]
-) -> Any:
+def construct(target: Any, spec: str, load: Callable[[], list[Item]], save: Callable[[list[Item]], None]) -> Any:
     """Build the agency from a factory or instance and attach the session's history and saves."""
     agency_cls = import_agency_swarm().Agency
     if isinstance(target, agency_cls):
@@ -211,7 +211,7 @@ class Binding:
         self.session.begin_turn()
         target = recipient if recipient in self.agency.agents else self.entry_agent
         stream = self.agency.get_response_stream(text, recipient_agent=target)
-        tracker = _TurnTracker(target)
+        tracker = _TurnTracker(str(target))
         try:
             failed = False
             try:

@@ -70,7 +70,9 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     global _debug
@@ -98,11 +100,15 @@ def _message_text(message: str | None) -> str | None:
 @app.command()
 def new(
     name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
-    agency: Annotated[str | None, typer.Option("--agency", help="Agency SPEC: pkg.module:attr or path/file.py:attr.")] = None,
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Agency SPEC: pkg.module:attr or path/file.py:attr.")
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model for every agent.")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
     api: Annotated[Api | None, typer.Option("--api", help="Model API: responses or chat.")] = None,
-    message: Annotated[str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")] = None,
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
+    ] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
 ) -> None:
     """Start a new named session."""
@@ -132,9 +138,15 @@ def new(
 
 @app.command()
 def resume(
-    name: Annotated[str | None, typer.Argument(help="Session (default: the most recent).", autocompletion=_complete_name)] = None,
-    agency: Annotated[str | None, typer.Option("--agency", help="Use this SPEC (a moved or renamed agency module).")] = None,
-    message: Annotated[str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Session (default: the most recent).", autocompletion=_complete_name)
+    ] = None,
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Use this SPEC (a moved or renamed agency module).")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
+    ] = None,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
     from swarmchat import chat

@@ -34,9 +34,7 @@ class SessionLocked(SwarmchatError):
     """Another live process holds the session's one-writer lock."""
 
     def __init__(self, name: str, holder: str) -> None:
-        super().__init__(
-            f"session '{name}' is open in another process ({holder}); close it there first"
-        )
+        super().__init__(f"session '{name}' is open in another process ({holder}); close it there first")
         self.name = name
         self.holder = holder
 

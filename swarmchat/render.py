@@ -57,7 +57,9 @@ def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
         else:
             arrow = f"{entry.agent} → {entry.to}" if entry.to else entry.agent
             label = {"tool_call": "⚙", "tool_output": "↳", "note": "·"}.get(entry.kind, "↪")
-            console.print(Text(f"  {label} {arrow}: {_flat(entry.text)}", style="dim"), overflow="ellipsis", no_wrap=True)
+            console.print(
+                Text(f"  {label} {arrow}: {_flat(entry.text)}", style="dim"), overflow="ellipsis", no_wrap=True
+            )
         console.print()
 
 

@@ -65,14 +65,13 @@ def to_entry(item: Item) -> Entry | None:
 
 
 def _compact_json(value: object) -> str:
+    """Tool arguments and outputs on one line (JSON strings re-encoded compactly)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
-            return value
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+            return str(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def turns(items: list[Item]) -> list[list[Entry]]:
@@ -92,9 +91,7 @@ def to_markdown(title: str, items: list[Item]) -> str:
             lines += [f"**You** → {entry.to}:" if entry.to else "**You:**", "", entry.text, ""]
         elif entry.kind == "reply" and not entry.nested:
             lines += [f"**{entry.agent}:**", "", entry.text, ""]
-        elif entry.kind == "delegation":
-            lines += [f"> *{entry.agent} → {entry.to}:* {_one_line(entry.text)}", ""]
-        elif entry.kind == "reply":
+        elif entry.kind == "delegation" or entry.kind == "reply":
             lines += [f"> *{entry.agent} → {entry.to}:* {_one_line(entry.text)}", ""]
         elif entry.kind == "tool_call":
             lines += [f"> `{entry.agent}` called `{_one_line(entry.text, 200)}`", ""]

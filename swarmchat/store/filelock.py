@@ -6,6 +6,7 @@ taken over without guessing from pids; the file's content only tells the user wh
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -61,9 +62,7 @@ class FileLock:
     def release(self) -> None:
         if self._fd is None:
             return
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        except FileNotFoundError:
-            pass
         os.close(self._fd)
         self._fd = None

@@ -1,9 +1,9 @@
 """The default store: JSON files under the data dir.
 
-    sessions/NAME.json   the SessionMeta (replaced atomically)
-    sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
-    locks/NAME.lock      the one-writer lock (see filelock.py)
-    index.json           a listing cache, checked against file stats and rebuilt when stale
+sessions/NAME.json   the SessionMeta (replaced atomically)
+sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
+locks/NAME.lock      the one-writer lock (see filelock.py)
+index.json           a listing cache, checked against file stats and rebuilt when stale
 """
 
 from __future__ import annotations
@@ -101,9 +101,6 @@ class FileStore:
             data = b""
         return check_replay(meta, str(path), data), data
 
-    def list(self) -> list[Listed]:
-        return index.listing(self)
-
     def search(self, text: str) -> list[SearchHit]:
         hits: list[SearchHit] = []
         for name in self.names():
@@ -184,6 +181,9 @@ class FileStore:
                 dst_lock.release()
         finally:
             src_lock.release()
+
+    def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
+        return index.listing(self)
 
     def _hold(self, name: str) -> FileLock:
         """Take an existing session's lock for a one-shot change (SessionLocked if held)."""
@@ -336,7 +336,5 @@ def check_replay(meta: SessionMeta, where: str, data: bytes | list[bytes]) -> Re
         raise CorruptSession(meta.name, where, str(exc)) from None
     if rep.seq < meta.journal_seq:
         what = "is missing" if not data else "is truncated"
-        raise CorruptSession(
-            meta.name, where, f"the journal {what}: it ends at change {rep.seq} of {meta.journal_seq}"
-        )
+        raise CorruptSession(meta.name, where, f"the journal {what}: it ends at change {rep.seq} of {meta.journal_seq}")
     return rep

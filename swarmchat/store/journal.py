@@ -83,7 +83,9 @@ def parse_line(line: bytes, number: int) -> Change:
     if not isinstance(obj, dict):
         raise JournalError(f"line {number} is not a journal entry")
     seq, at, items = obj.get("seq"), obj.get("at"), obj.get("items")
-    if not (_is_int(seq) and _is_int(at) and at >= 0 and isinstance(items, list)):
+    if not (isinstance(seq, int) and isinstance(at, int) and _is_int(seq) and _is_int(at) and at >= 0):
+        raise JournalError(f"line {number} is not a journal entry (needs seq, at, items)")
+    if not isinstance(items, list):
         raise JournalError(f"line {number} is not a journal entry (needs seq, at, items)")
     if not all(isinstance(i, dict) for i in items):
         raise JournalError(f"line {number} holds an item that is not a JSON object")

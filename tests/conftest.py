@@ -1,0 +1,61 @@
+"""Shared fixtures: a private data dir per test, the scripted model server, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own SWARMCHAT_DATA_DIR and a clean, offline environment."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("SWARMCHAT_DATA_DIR", str(path))
+    for var in ("SWARMCHAT_STORE", "SWARMCHAT_AGENCY", "OPENAI_BASE_URL", "SWARMCHAT_TRACING", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    monkeypatch.setenv("SWARMCHAT_MAX_RETRIES", "0")
+    monkeypatch.setenv("SWARMCHAT_TIMEOUT", "20")
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[object]:
+    """The scripted OpenAI-compatible server on 127.0.0.1 (see fake_openai.py)."""
+    from fake_openai import FakeOpenAI
+
+    srv = FakeOpenAI().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli() -> Run:
+    """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "swarmchat", *args],
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=timeout,
+            cwd=ROOT,
+        )
+
+    return run
