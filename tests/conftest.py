@@ -46,7 +46,9 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def cli() -> Run:
     """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given."""
 
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 90
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "swarmchat", *args],
             input=input,
