@@ -8,6 +8,7 @@ index.json           a listing cache, checked against file stats and rebuilt whe
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -212,7 +213,7 @@ class FileSession:
         self.meta = meta
         self._lock = lock
         self._created = created
-        self._loaded = rep.items
+        self._loaded: list[Item] | None = rep.items
         self._mirror = Mirror(stored, rep.seq)
         self._lines = rep.lines
         self._fd: int | None = None
@@ -229,8 +230,10 @@ class FileSession:
             self._compact()
 
     def load(self) -> list[Item]:
-        items, self._loaded = self._loaded, []
-        return items
+        if self._loaded is not None:  # the first call hands over the objects read at open
+            items, self._loaded = self._loaded, None
+            return items
+        return copy.deepcopy(self._mirror.items)
 
     def save(self, live: list[Item]) -> None:
         self._write(self._mirror.diff(live))
