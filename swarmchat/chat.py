@@ -41,11 +41,13 @@ async def _one_turn(binding: object, text: str, recipient: str | None, out: Text
 
     assert isinstance(binding, Binding)
     wrote = ""
+    speaker = ""
     code = 0
     async for event in binding.turn(text, recipient):
         if isinstance(event, TextDelta) and event.caller is None:
-            if wrote and event.agent != _speaker(binding) and not wrote.endswith("\n"):
-                out.write("\n")
+            if wrote and event.agent != speaker and not wrote.endswith("\n"):
+                out.write("\n")  # another agent took over (a handoff): start its text on a new line
+            speaker = event.agent
             out.write(event.text)
             out.flush()
             wrote += event.text
@@ -61,10 +63,6 @@ async def _one_turn(binding: object, text: str, recipient: str | None, out: Text
         err.write(f"swarmchat: error: could not save the session: {problem}\n")
         code = 1
     return code
-
-
-def _speaker(binding: object) -> str:
-    return ""
 
 
 def interactive(store: SessionStore, name: str, *, create: SessionMeta | None, agency: str | None) -> None:
