@@ -94,7 +94,7 @@ def _message_text(message: str | None) -> str | None:
     text = sys.stdin.read()
     if not text.strip():
         raise UsageError("stdin is not a terminal but held no message; pipe some text or use -m TEXT")
-    return text
+    return text.rstrip("\r\n")  # the newline that ends a piped file or echo is not part of the message
 
 
 @app.command()
