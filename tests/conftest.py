@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["redis_server"]
+
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -61,3 +63,11 @@ def cli() -> Run:
         )
 
     return run
+
+
+@pytest.fixture(params=["files", "redis"])
+def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test against each backend: '' for the file store, else an empty Redis; SWARMCHAT_STORE set."""
+    url = "" if request.param == "files" else str(request.getfixturevalue("redis_url"))
+    monkeypatch.setenv("SWARMCHAT_STORE", url)
+    return url

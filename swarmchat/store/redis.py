@@ -1,0 +1,536 @@
+"""The Redis store, for teams and deployments (`SWARMCHAT_STORE=redis://...`).
+
+swarmchat:s:NAME:meta   the SessionMeta as JSON (a string)
+swarmchat:s:NAME:log    the journal of the item list: one list element per change (see journal.py)
+swarmchat:sessions      a sorted set of names scored by last use: `list` reads metas, never logs
+swarmchat:lock:NAME     the one-writer lock: SET NX PX with a random token and the holder's pid/host
+
+Every write by an open session runs as one Lua script that first checks the lock token, so a
+writer whose lock expired (a frozen laptop) can never clobber the new holder's history. A live
+holder renews its lock from a background thread; a dead one's lock expires, or is taken over at
+once when it names a pid on this host that no longer exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from swarmchat.errors import CorruptSession, NameTaken, SessionLocked, SessionNotFound, StoreUnavailable
+from swarmchat.names import validate_name
+from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
+from swarmchat.store.base import BadSession, Listed, SearchHit
+from swarmchat.store.filelock import holder_info, holder_line
+from swarmchat.store.files import check_replay, meta_bytes, parse_meta
+from swarmchat.store.journal import Change, Mirror, Replay
+from swarmchat.store.search import search_items
+
+PREFIX = "swarmchat"
+INDEX = f"{PREFIX}:sessions"
+LOCK_MS = 30_000
+RENEW_SECONDS = 10.0
+COMPACT_AFTER_LINES = 200
+
+T = TypeVar("T")
+
+# A lock's value is "TOKEN {holder json}"; a script that writes first checks the token.
+_OWNS = """
+local function owns(key, token)
+  local value = redis.call('GET', key)
+  return value and string.sub(value, 1, #token + 1) == token .. ' '
+end
+"""
+
+# KEYS: lock, meta, log, index   ARGV: token, meta json, name, score, ttl seconds (0 = none), replace, line...
+# Appends the journal lines (replacing the whole log when `replace` is 1: a checkpoint), writes the meta.
+_WRITE = (
+    _OWNS
+    + """
+if not owns(KEYS[1], ARGV[1]) then return redis.error_reply('LOCKLOST') end
+if ARGV[6] == '1' then redis.call('DEL', KEYS[3]) end
+for i = 7, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+local ttl = tonumber(ARGV[5])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[2], ttl)
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ttl) end
+else
+  redis.call('PERSIST', KEYS[2])
+  redis.call('PERSIST', KEYS[3])
+end
+return 1
+"""
+)
+
+# KEYS: lock   ARGV: token, ms
+_RENEW = (
+    _OWNS
+    + """
+if owns(KEYS[1], ARGV[1]) then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+)
+
+# KEYS: lock   ARGV: token
+_RELEASE = (
+    _OWNS
+    + """
+if owns(KEYS[1], ARGV[1]) then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+)
+
+# KEYS: old meta, old log, new meta, new log, index, old lock, new lock   ARGV: old, new, token, new meta json
+_RENAME = (
+    _OWNS
+    + """
+if not (owns(KEYS[6], ARGV[3]) and owns(KEYS[7], ARGV[3])) then
+  return redis.error_reply('LOCKLOST')
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return redis.error_reply('TAKEN') end
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('MISSING') end
+local ttl = redis.call('TTL', KEYS[1])
+redis.call('DEL', KEYS[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
+redis.call('SET', KEYS[3], ARGV[4])
+if ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) end
+redis.call('DEL', KEYS[1])
+local score = redis.call('ZSCORE', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZADD', KEYS[5], score or 0, ARGV[2])
+return 1
+"""
+)
+
+# KEYS: meta, log, index, lock   ARGV: name, token
+# KEYS: lock   ARGV: the dead holder's value, ours, ms
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return false
+"""
+
+_DELETE = (
+    _OWNS
+    + """
+if not owns(KEYS[4], ARGV[2]) then return redis.error_reply('LOCKLOST') end
+local n = redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return n
+"""
+)
+
+
+def meta_key(name: str) -> str:
+    return f"{PREFIX}:s:{name}:meta"
+
+
+def log_key(name: str) -> str:
+    return f"{PREFIX}:s:{name}:log"
+
+
+def lock_key(name: str) -> str:
+    return f"{PREFIX}:lock:{name}"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+class RedisStore:
+    def __init__(self, url: str, *, client: redis.Redis | None = None) -> None:
+        self.location = redact(url)
+        try:
+            self.client = client or redis.Redis.from_url(
+                url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+            )
+        except ValueError as exc:
+            raise StoreUnavailable(
+                f"SWARMCHAT_STORE is not a usable Redis URL ({exc}); e.g. redis://host:6379/0"
+            ) from None
+        self._write = self.client.register_script(_WRITE)
+        self._renew = self.client.register_script(_RENEW)
+        self._release = self.client.register_script(_RELEASE)
+        self._rename = self.client.register_script(_RENAME)
+        self._delete = self.client.register_script(_DELETE)
+        self._take_over = self.client.register_script(_TAKE_OVER)
+
+    @contextlib.contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Turn connection and protocol failures into one clear StoreUnavailable."""
+        try:
+            yield
+        except redis.AuthenticationError:
+            raise StoreUnavailable(f"Redis at {self.location} refused the password; fix SWARMCHAT_STORE") from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(
+                f"cannot reach Redis at {self.location} ({_first_line(exc)}); check SWARMCHAT_STORE and the server"
+            ) from None
+        except redis.ResponseError as exc:
+            if "LOCKLOST" in str(exc):
+                raise StoreUnavailable(
+                    "lost the session's Redis lock (it expired while this process was stalled); "
+                    "nothing was written: resume the session to continue"
+                ) from None
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                raise StoreUnavailable(
+                    f"Redis at {self.location} needs a password; put it in SWARMCHAT_STORE (redis://:PASS@host)"
+                ) from None
+            raise
+
+    def call(self, fn: Callable[[], T]) -> T:
+        with self.reachable():
+            return fn()
+
+    # reading ------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        raw = self.call(lambda: self.client.zrange(INDEX, 0, -1))
+        return sorted(_text(n) for n in raw)  # type: ignore[arg-type]
+
+    def exists(self, name: str) -> bool:
+        name = validate_name(name)
+        return bool(self.call(lambda: self.client.exists(meta_key(name))))
+
+    def read_meta(self, name: str) -> SessionMeta:
+        name = validate_name(name)
+        raw = self._get(name, meta_key(name), self.client.get)
+        if raw is None:
+            raise SessionNotFound(name)
+        return parse_meta(name, self._where(meta_key(name)), _bytes(raw))
+
+    def read(self, name: str) -> tuple[SessionMeta, list[Item]]:
+        meta = self.read_meta(name)
+        return meta, self._replay(meta).items
+
+    def _replay(self, meta: SessionMeta) -> Replay:
+        key = log_key(meta.name)
+        lines = self._get(meta.name, key, lambda k: self.client.lrange(k, 0, -1))
+        return check_replay(meta, self._where(key), list(lines))
+
+    def _get(self, name: str, key: str, fetch: Callable[[str], Any]) -> Any:
+        try:
+            return self.call(lambda: fetch(key))
+        except redis.ResponseError as exc:
+            if "WRONGTYPE" in str(exc):
+                raise CorruptSession(name, self._where(key), "the key holds the wrong Redis type") from None
+            raise
+
+    def _where(self, key: str) -> str:
+        return f"{self.location} key {key}"
+
+    def search(self, text: str) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        for name in self.names():
+            try:
+                meta, items = self.read(name)
+            except (CorruptSession, SessionNotFound):
+                continue
+            hits.extend(search_items(meta, items, text))
+        return hits
+
+    # writing ------------------------------------------------------------------------------
+    def open(self, name: str, *, create: SessionMeta | None = None) -> RedisSession:
+        name = validate_name(name)
+        lock = RedisLock(self, name)
+        if not lock.acquire():
+            if create is not None:
+                raise NameTaken(name, f"in use by {lock.holder()}")
+            if not self.exists(name):
+                raise SessionNotFound(name)
+            raise SessionLocked(name, lock.holder())
+        try:
+            if create is not None:
+                if self.exists(name):
+                    raise NameTaken(name)
+                create.name = name
+                return RedisSession(self, create, lock, Replay([], 0, 0, 0, 0), [], created=False)
+            meta = self.read_meta(name)
+            rep = self._replay(meta)
+            if ttl := meta.ttl_seconds:  # opening is use: the expiry starts again
+                self.call(lambda: [self.client.expire(k, ttl) for k in (meta_key(name), log_key(name))])
+            return RedisSession(self, meta, lock, rep, copy.deepcopy(rep.items), created=True)
+        except BaseException:
+            lock.release()
+            raise
+
+    def write_new(self, meta: SessionMeta, items: list[Item]) -> None:
+        session = self.open(meta.name, create=meta)
+        try:
+            session.write_all(items)
+        finally:
+            session.close()
+
+    def delete(self, name: str) -> None:
+        name = validate_name(name)
+        lock = self._hold(name)
+        try:
+            removed = self.call(
+                lambda: self._delete(
+                    keys=[meta_key(name), log_key(name), INDEX, lock_key(name)], args=[name, lock.token]
+                )
+            )
+            if not removed:
+                raise SessionNotFound(name)
+        finally:
+            lock.release()
+
+    def rename(self, old: str, new: str) -> None:
+        old, new = validate_name(old), validate_name(new)
+        src = self._hold(old)
+        try:
+            dst = RedisLock(self, new, token=src.token)
+            if not dst.acquire():
+                raise NameTaken(new, f"in use by {dst.holder()}")
+            try:
+                meta = self.read_meta(old)
+                self._replay(meta)  # refuse to move a damaged session
+                meta.name = new
+                keys = [meta_key(old), log_key(old), meta_key(new), log_key(new), INDEX, lock_key(old), lock_key(new)]
+                try:
+                    self.call(lambda: self._rename(keys=keys, args=[old, new, src.token, meta_bytes(meta)]))
+                except redis.ResponseError as exc:
+                    if "TAKEN" in str(exc):
+                        raise NameTaken(new) from None
+                    if "MISSING" in str(exc):
+                        raise SessionNotFound(old) from None
+                    raise
+            finally:
+                dst.release()
+        finally:
+            src.release()
+
+    def _hold(self, name: str) -> RedisLock:
+        lock = RedisLock(self, name)
+        if not lock.acquire():
+            if not self.exists(name):
+                raise SessionNotFound(name)
+            raise SessionLocked(name, lock.holder())
+        return lock
+
+    def list(self) -> list[Listed]:
+        names = self.names()
+        if not names:
+            return []
+        raw = self.call(lambda: self.client.mget([meta_key(n) for n in names]))
+        out: list[Listed] = []
+        gone = []
+        for name, data in zip(names, raw, strict=True):
+            if data is None:
+                gone.append(name)  # expired (--ttl): drop it from the index
+                continue
+            try:
+                out.append(parse_meta(name, self._where(meta_key(name)), _bytes(data)))
+            except CorruptSession as exc:
+                out.append(BadSession(name, exc.path, exc.problem))
+        if gone:
+            self.call(lambda: self.client.zrem(INDEX, *gone))
+        return out
+
+
+class RedisLock:
+    """SET NX PX with a random token; the value also names the holder for error messages."""
+
+    def __init__(self, store: RedisStore, name: str, *, token: str | None = None) -> None:
+        self.store = store
+        self.key = lock_key(name)
+        self.token = token or secrets.token_hex(16)
+        self.held = False
+
+    def _value(self) -> str:
+        return f"{self.token} {json.dumps(holder_info())}"
+
+    def acquire(self) -> bool:
+        client = self.store.client
+        if self.store.call(lambda: client.set(self.key, self._value(), nx=True, px=LOCK_MS)):
+            self.held = True
+            return True
+        raw = self.store.call(lambda: client.get(self.key))
+        if raw is None or not _dead_here(_parse_holder(raw)):
+            return False
+        # the holder was a process on this host that no longer exists: take its lock over,
+        # but only if nobody else did meanwhile (compare and swap on the old value)
+        take = self.store._take_over
+        took = self.store.call(lambda: take(keys=[self.key], args=[raw, self._value(), LOCK_MS]))
+        self.held = bool(took)
+        return self.held
+
+    def holder(self) -> str:
+        raw = self.store.call(lambda: self.store.client.get(self.key))
+        info = _parse_holder(raw) if raw is not None else {}
+        return holder_line(info) if info else "another swarmchat process"
+
+    def renew(self) -> bool:
+        return bool(self.store.call(lambda: self.store._renew(keys=[self.key], args=[self.token, LOCK_MS])))
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            with contextlib.suppress(StoreUnavailable):
+                self.store.call(lambda: self.store._release(keys=[self.key], args=[self.token]))
+
+
+def _parse_holder(raw: bytes | str) -> dict[str, Any]:
+    try:
+        info = json.loads(_text(raw).partition(" ")[2])
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _dead_here(info: dict[str, Any]) -> bool:
+    """True if the lock names a process on this host that has exited."""
+    pid = info.get("pid")
+    if info.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class RedisSession:
+    """An open session: journal lines appended under a token-checked lock, renewed in the background."""
+
+    def __init__(
+        self,
+        store: RedisStore,
+        meta: SessionMeta,
+        lock: RedisLock,
+        rep: Replay,
+        stored: list[Item],
+        *,
+        created: bool,
+    ) -> None:
+        self.store = store
+        self.meta = meta
+        self._lock = lock
+        self._created = created
+        self._loaded: list[Item] | None = rep.items
+        self._mirror = Mirror(stored, rep.seq)
+        self._lines = rep.lines
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._keep_lock, name="swarmchat-lock", daemon=True)
+        self._renewer.start()
+
+    def _keep_lock(self) -> None:
+        while not self._stop.wait(RENEW_SECONDS):
+            with contextlib.suppress(StoreUnavailable):
+                self._lock.renew()
+
+    def load(self) -> list[Item]:
+        if self._loaded is not None:
+            items, self._loaded = self._loaded, None
+            return items
+        return copy.deepcopy(self._mirror.items)
+
+    def items(self) -> list[Item]:
+        return self._mirror.items
+
+    def save(self, live: list[Item]) -> None:
+        self._write(self._mirror.diff(live))
+
+    def begin_turn(self) -> None:
+        self._mirror.stable = len(self._mirror.items)
+
+    def end_turn(self, live: list[Item]) -> None:
+        self._write(self._mirror.diff(live, full=True), finish=True)
+
+    def write_all(self, items: list[Item]) -> None:
+        self._write(self._mirror.diff(items, full=True), finish=True)
+
+    def update_meta(self, **changes: object) -> None:
+        for key, value in changes.items():
+            setattr(self.meta, key, value)
+        if self._created:
+            self._write(None, finish=False, force=True)
+
+    def _write(self, change: Change | None, *, finish: bool = False, force: bool = False) -> None:
+        if change is None and not force and not (finish and self._created and self._meta_stale()):
+            return
+        lines: list[bytes] = []
+        checkpoint = False
+        if change is not None:
+            line = change.encode()
+            if self._lines + 1 > COMPACT_AFTER_LINES:  # checkpoint: the log replaced by one line
+                items = self._mirror.items[: change.at] + json.loads(line)["items"]
+                lines, checkpoint = [Change(seq=change.seq, at=0, items=items).encode()], True
+            else:
+                lines = [line]
+        new_items = self._preview(change)
+        staged = dataclasses.replace(self.meta, updated_at=now_iso())  # applied once the write succeeds
+        if change is not None or finish:
+            staged.message_count = len(new_items)
+            staged.journal_seq = change.seq if change is not None else self._mirror.seq
+            staged.title = staged.title or title_from(first_user_text(new_items))
+        args: list[Any] = [
+            self._lock.token,
+            meta_bytes(staged),
+            staged.name,
+            parse_time(staged.updated_at).timestamp(),
+            staged.ttl_seconds or 0,
+            int(checkpoint),
+            *(ln.rstrip(b"\n") for ln in lines),
+        ]
+        keys = [self._lock.key, meta_key(self.meta.name), log_key(self.meta.name), INDEX]
+        self.store.call(lambda: self.store._write(keys=keys, args=args))
+        vars(self.meta).update(vars(staged))
+        self._created = True
+        if change is not None:
+            self._mirror.record(change, change.encode())
+            self._lines = 1 if checkpoint else self._lines + 1
+
+    def _meta_stale(self) -> bool:
+        return self.meta.journal_seq != self._mirror.seq or self.meta.message_count != len(self._mirror.items)
+
+    def _preview(self, change: Change | None) -> list[Item]:
+        if change is None:
+            return self._mirror.items
+        return self._mirror.items[: change.at] + change.items
+
+    def refresh(self) -> None:
+        """Renew the lock now (the background thread also does, every few seconds)."""
+        if not self._lock.renew():
+            raise StoreUnavailable(
+                f"lost the lock on session '{self.meta.name}' (another process took it after it expired); "
+                "resume the session to continue"
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            if self._created and self._meta_stale():
+                self._write(None, finish=True)
+        finally:
+            self._lock.release()
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
