@@ -205,6 +205,21 @@ class Binding:
         self.session.save(self.live_items())
         self.session.end_turn(self.live_items())
 
+    def model_name(self, agent: str | None = None) -> str:
+        """The model an agent (default: the entry agent) runs on."""
+        found = self.agency.agents.get(agent or self.entry_agent)
+        model = getattr(found, "model", None)
+        return str(getattr(model, "model", model) or "")
+
+    async def summarize(self, transcript: str, instructions: str) -> str:
+        """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""
+        import agents
+
+        entry = self.agency.agents[self.entry_agent]
+        summarizer = agents.Agent(name="Summarizer", instructions=instructions, model=entry.model)
+        result = await agents.Runner.run(summarizer, transcript)
+        return str(result.final_output or "").strip()
+
     async def turn(self, text: str, recipient: str | None = None) -> AsyncIterator[Event]:
         """Run one turn, yielding events; persisted as it goes. Cancel by cancelling the task
         that iterates: the partial reply is stored, marked as interrupted."""
@@ -375,8 +390,8 @@ def bind(meta: SessionMeta, session: OpenSession, spec_override: str | None = No
     binding_ref: list[Binding] = []
 
     def save(items: list[Item]) -> None:
-        try:
-            session.save(items)
+        try:  # through the binding: the REPL's /rename reopens the session under its new name
+            (binding_ref[0].session if binding_ref else session).save(items)
         except Exception as exc:  # agency-swarm would log and swallow it: keep it to report
             if binding_ref:
                 binding_ref[0].save_errors.append(f"{type(exc).__name__}: {exc}")
@@ -424,3 +439,13 @@ def check_spec(spec: str | None) -> None:
     """Fail early (exit 2, nothing written) if a SPEC does not resolve."""
     import_agency_swarm()
     resolve_spec(spec or DEFAULT_SPEC)
+
+
+def price_per_token(model: str) -> tuple[float, float] | None:
+    """(input, output) dollars per token from agency-swarm's price table, or None if unknown."""
+    from agency_swarm.utils.usage_tracking import get_model_pricing
+
+    prices = get_model_pricing(model.rsplit("/", 1)[-1]) if model else None
+    if not prices:
+        return None
+    return prices.get("input_cost_per_token", 0.0), prices.get("output_cost_per_token", 0.0)

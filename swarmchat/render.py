@@ -11,7 +11,7 @@ from rich.text import Text
 
 from swarmchat.session import Item, SessionMeta, parse_time
 from swarmchat.store import BadSession, Listed, SearchHit
-from swarmchat.transcript import entries
+from swarmchat.transcript import Entry, entries
 
 
 def ago(iso: str, now: datetime | None = None) -> str:
@@ -47,7 +47,11 @@ def session_table(console: Console, listed: list[Listed], total: int) -> None:
 def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
     console.rule(f"[bold]{meta.name}[/bold] [dim]{meta.title}[/dim]")
-    for entry in entries(items):
+    show_entries(console, entries(items))
+
+
+def show_entries(console: Console, shown: list[Entry]) -> None:
+    for entry in shown:
         if entry.kind == "user":
             console.print(Text("you", style="bold green"), Text(f"→ {entry.to}", style="dim") if entry.to else "")
             console.print(Text(entry.text))

@@ -36,6 +36,9 @@ class OpenSession(Protocol):
     def load(self) -> list[Item]:
         """The stored items as fresh objects, to hand to agency-swarm's load callback."""
 
+    def items(self) -> list[Item]:
+        """What is stored now (the store's private copy: do not mutate)."""
+
     def save(self, live: list[Item]) -> None:
         """Persist agency-swarm's live list; durable when this returns."""
 
