@@ -280,7 +280,7 @@ class _TurnTracker:
         self.reply_agent = recipient
         self._texts: list[str] = []
         self._current: list[str] = []
-        self._delegations: set[str] = set()
+        self._delegations: dict[str, str] = {}  # call id -> the agent asked
 
     def reply_text(self) -> str:
         return "\n\n".join(t for t in [*self._texts, "".join(self._current)] if t)
@@ -329,15 +329,18 @@ class _TurnTracker:
             arguments = str(_get(raw_item, "arguments") or "")
             if tool.startswith("send_message"):
                 args = _json(arguments)
-                self._delegations.add(str(_get(raw_item, "call_id")))
-                return [Delegation(agent, str(args.get("recipient_agent", "?")), str(args.get("message", "")))]
+                recipient = str(args.get("recipient_agent", "?"))
+                self._delegations[str(_get(raw_item, "call_id"))] = recipient
+                return [Delegation(agent, recipient, str(args.get("message", "")))]
             if tool.startswith("transfer_to_"):
                 return [Handoff(agent, tool.removeprefix("transfer_to_"))]
             return [ToolCall(agent, caller, tool, arguments)]
         if name == "tool_output":
             call_id = str(_get(raw_item, "call_id"))
             output = str(getattr(item, "output", "") or "")
-            return [ToolOutput(agent, caller, output, delegated=call_id in self._delegations)]
+            if call_id in self._delegations:  # the other agent's answer: shown as coming from it
+                return [ToolOutput(self._delegations[call_id], agent, output, delegated=True)]
+            return [ToolOutput(agent, caller, output, delegated=False)]
         if name in ("handoff_occured", "handoff_occurred"):
             target = getattr(getattr(item, "target_agent", None), "name", None)
             if target:

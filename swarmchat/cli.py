@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from swarmchat import __version__
-from swarmchat.errors import SwarmchatError, UsageError
+from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -245,9 +245,32 @@ def delete(
         if not sys.stdin.isatty():
             raise UsageError("delete needs confirmation; pass --yes when not at a terminal")
         typer.confirm(f"Delete {len(unique)} session(s): {', '.join(unique)}?", abort=True, err=True)
-    for n in unique:
-        store.delete(n)
-    typer.echo(f"deleted {len(unique)} session(s): {', '.join(unique)}")
+    deleted, busy = _delete_each(store, unique)
+    if deleted:
+        typer.echo(f"deleted {len(deleted)} session(s): {', '.join(deleted)}")
+    if len(busy) == 1:
+        raise busy[0]
+    if busy:
+        held = "; ".join(f"'{e.name}' ({e.holder})" for e in busy)
+        raise SwarmchatError(f"{len(busy)} sessions are open in other processes: {held}; close them there first")
+
+
+def _delete_each(store: SessionStore, names: list[str]) -> tuple[list[str], list[SessionLocked]]:
+    """Delete what can be; a session open in another process is kept: (deleted, the lock errors of those kept)."""
+    from swarmchat.errors import SessionNotFound
+
+    deleted: list[str] = []
+    busy: list[SessionLocked] = []
+    for n in names:
+        try:
+            store.delete(n)
+        except SessionLocked as exc:
+            busy.append(exc)
+        except SessionNotFound:
+            pass  # someone else deleted it meanwhile
+        else:
+            deleted.append(n)
+    return deleted, busy
 
 
 def _missing(name: str) -> None:
@@ -284,10 +307,24 @@ def export(
     if output is None:
         sys.stdout.write(data)
         return
-    if output.exists():
-        raise UsageError(f"{output} already exists; choose another file or delete it first")
-    output.write_text(data, encoding="utf-8")
+    _write_new_file(output, data.encode("utf-8"))
     typer.echo(f"exported {name} → {output}", err=True)
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create `path` holding `data`, private (0600) like the session it came from; never replace a file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; choose another file or delete it first") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}; choose another file") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        path.unlink(missing_ok=True)  # no half-written export left behind
+        raise UsageError(f"cannot write {path}: {exc.strerror}; choose another file") from None
 
 
 @app.command("import")
@@ -310,13 +347,15 @@ def search(
     """Find sessions whose messages contain TEXT."""
     from dataclasses import asdict
 
+    if not text.strip():
+        raise UsageError("search needs some text to look for, e.g. swarmchat search 'hotel'")
     hits = _store().search(text)
     if as_json:
         sys.stdout.write(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1) + "\n")
         return
-    if not hits:
+    if not hits:  # finding nothing is an answer, not a failure (exit 1 means the store failed)
         typer.echo(f"no session mentions '{text}'")
-        raise typer.Exit(1)
+        return
     from swarmchat.render import search_hits
 
     search_hits(_console(), hits)
@@ -343,9 +382,11 @@ def prune(
         if not sys.stdin.isatty():
             raise UsageError("prune needs confirmation; pass --yes when not at a terminal")
         typer.confirm(f"Delete these {len(old)} session(s)?", abort=True, err=True)
-    for meta in old:
-        store.delete(meta.name)
-    typer.echo(f"deleted {len(old)} session(s)")
+    deleted, busy = _delete_each(store, [meta.name for meta in old])
+    kept = ", ".join(f"{e.name} ({e.holder})" for e in busy)
+    typer.echo(
+        f"deleted {len(deleted)} session(s)" + (f"; kept {len(busy)} open in another process: {kept}" if busy else "")
+    )
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class ToolOutput:
-    agent: str
+    agent: str  # who produced it: the tool's agent, or for a delegation the agent that answered
     caller: str | None
     output: str
     delegated: bool  # the output of a send_message: the other agent's reply

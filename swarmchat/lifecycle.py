@@ -23,6 +23,8 @@ def fresh_name(store: SessionStore) -> str:
 
 def fork(store: SessionStore, source: str, new: str) -> SessionMeta:
     meta, items = store.read(source)
+    if not items:  # a session exists from its first message: an empty copy would not be stored
+        raise UsageError(f"session '{meta.name}' has no messages yet; there is nothing to fork")
     stamp = now_iso()
     copy = replace(meta, name=validate_name(new), created_at=stamp, updated_at=stamp, journal_seq=0)
     store.write_new(copy, items)
@@ -64,11 +66,12 @@ def read_import(path: Path) -> tuple[SessionMeta | None, list[Item], str]:
             raise UsageError(f"{path}: the session in this export is damaged: {exc}") from None
         items = _items(path, data.get("messages"))
         return meta, items, meta.name
+    stem = path.stem.removeprefix("messages_")
     if isinstance(data, dict) and "items" in data and isinstance(data.get("metadata", {}), dict):
         # agency-swarm's terminal demo: .agency_swarm/messages_<id>.json
-        items = _items(path, data["items"])
-        stem = path.stem.removeprefix("messages_")
-        return None, items, stem
+        return None, _items(path, data["items"]), stem
+    if isinstance(data, list):  # the same demo's older chat files: the bare list of items (it still reads them)
+        return None, _items(path, data), stem
     raise UsageError(f"{path}: not a swarmchat export or an agency-swarm chat file")
 
 
@@ -80,11 +83,15 @@ def _items(path: Path, value: object) -> list[Item]:
 
 def import_file(store: SessionStore, path: Path, name: str | None) -> SessionMeta:
     meta, items, suggested = read_import(path)
+    if not items:  # a session exists from its first message: there would be nothing to store
+        raise UsageError(f"{path}: holds no messages; there is nothing to import")
     if name is None:
         try:
             name = validate_name(suggested)
         except InvalidName:
             name = fresh_name(store)
+        if store.exists(name):
+            raise UsageError(f"a session named '{name}' already exists; import it under another name with --name NEW")
     stamp = now_iso()
     if meta is None:
         meta = SessionMeta.fresh(name, title=title_from(first_user_text(items)))
@@ -96,6 +103,9 @@ def import_file(store: SessionStore, path: Path, name: str | None) -> SessionMet
 
 def prune_candidates(store: SessionStore, older_than: int, now: datetime | None = None) -> list[SessionMeta]:
     """Sessions last used more than `older_than` seconds ago, oldest first."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than)
+    try:
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=older_than)
+    except OverflowError:  # longer ago than datetime reaches: no session is that old
+        return []
     old = [m for m in store.list() if isinstance(m, SessionMeta) and parse_time(m.updated_at) < cutoff]
     return sorted(old, key=lambda m: m.updated_at)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -139,6 +140,30 @@ class Repl:
         from swarmchat.agency import bind  # light: agency.py imports agency-swarm only inside bind()
 
         self._binding_future = self._executor.submit(bind, self.meta, self.session, self.agency_spec)
+        loop = asyncio.get_running_loop()
+        self._binding_future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._bound))
+
+    def _bound(self) -> None:
+        """The agency is built (or failed): show it in the prompt, or leave with its error."""
+        assert self._binding_future is not None
+        error = self._binding_future.exception()
+        app = self.prompt.app
+        if error is not None:
+            if app.is_running:
+                app.exit(exception=error)  # a bad SPEC: the CLI prints the one-line error
+            return
+        self.binding = self._binding_future.result()
+        if self.binding.replay_problems and app.is_running:
+            run_in_terminal(self._warn)
+        else:
+            self._warn()
+        app.invalidate()
+
+    def _warn(self) -> None:
+        assert self.binding is not None
+        for problem in self.binding.replay_problems:
+            self.console.print(Text(f"warning: {problem}", style="yellow"))
+        self.binding.replay_problems = []
 
     async def ready(self) -> Binding:
         """The bound agency, waiting (with a spinner) if it is still being built."""
@@ -150,8 +175,7 @@ class Repl:
             with self.console.status("[dim]loading the agency…[/dim]", spinner="dots"):
                 await asyncio.shield(future)
         self.binding = future.result()
-        for problem in self.binding.replay_problems:
-            self.console.print(Text(f"warning: {problem}", style="yellow"))
+        self._warn()
         return self.binding
 
     def agent_names(self) -> list[str]:

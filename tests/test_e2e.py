@@ -9,27 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from agencies import TWO_AGENTS, write_agency
 from conftest import Run
 from fake_openai import FakeOpenAI, Reply, send_message
 
 from swarmchat.store import open_store
-
-TWO_AGENTS = textwrap.dedent(
-    """
-    from agency_swarm import Agency, Agent
-
-    def create_agency(load_threads_callback=None):
-        lead = Agent(name="Lead", instructions="You are Lead. Delegate research to Researcher.")
-        researcher = Agent(name="Researcher", instructions="You are Researcher.")
-        return Agency(lead, communication_flows=[(lead, researcher)], load_threads_callback=load_threads_callback)
-    """
-)
-
-
-def write_agency(tmp_path: Path, source: str, name: str = "my_agency.py") -> Path:
-    path = tmp_path / name
-    path.write_text(source)
-    return path
 
 
 def messages(name: str) -> list[dict[str, object]]:

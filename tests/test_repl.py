@@ -1,0 +1,421 @@
+"""The REPL in a real pseudo-terminal (pexpect), against the real agency-swarm stack and the scripted server."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect
+import pyte
+import pytest
+from agencies import TWO_AGENTS, write_agency
+from fake_openai import FakeOpenAI, Reply, send_message
+
+from swarmchat.store import open_store
+
+PROMPT = re.compile(r"(\w+|…) › ")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
+
+
+class AnsweringScreen(pyte.Screen):
+    def write_process_input(self, data: str) -> None:  # replaced per instance
+        pass
+
+
+class Terminal:
+    """A swarmchat REPL in a real 40x120 pseudo-terminal.
+
+    Output is read once and kept two ways: as text (escape codes removed) to wait for what was
+    printed, and fed to a VT100 emulator (pyte) to see the screen as the user does, since
+    prompt-toolkit redraws only what changed."""
+
+    def __init__(self, *args: str, timeout: float = 60) -> None:
+        env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true"}
+        self.child = pexpect.spawn(
+            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(40, 120), encoding="utf-8"
+        )
+        self.timeout = timeout
+        self.started = time.monotonic()
+        self.raw = ""
+        self.text = ""
+        self.seen = 0  # how far `expect` has read in `text`
+        self.screen = AnsweringScreen(120, 40)
+        self.screen.write_process_input = self.child.send  # answers cursor-position requests, as terminals do
+        self.stream = pyte.Stream(self.screen)
+
+    def _read(self, wait: float) -> None:
+        try:
+            chunk = self.child.read_nonblocking(65536, timeout=wait)
+        except pexpect.TIMEOUT:
+            return
+        except pexpect.EOF:
+            raise AssertionError(f"swarmchat exited; it printed:\n{self.text[-3000:]}") from None
+        self.raw += chunk
+        self.text = ANSI.sub("", self.raw)
+        self.stream.feed(chunk)
+
+    def _until(self, found: Callable[[], bool], what: str, timeout: float | None) -> None:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not found():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.display()}")
+            self._read(0.05)
+
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = None) -> str:
+        """Wait until `pattern` (literal or regex) is printed; returns the text printed before it."""
+        wanted = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
+        match: list[re.Match[str]] = []
+
+        def found() -> bool:
+            hit = wanted.search(self.text, self.seen)
+            if hit:
+                match.append(hit)
+            return hit is not None
+
+        self._until(found, repr(pattern), timeout)
+        before = self.text[self.seen : match[0].start()]
+        self.seen = match[0].end()
+        return before
+
+    def display(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def prompt(self, agent: str | None = None, timeout: float | None = None) -> str:
+        """Wait until the cursor sits on an input prompt (for `agent`, if given); returns the screen."""
+
+        def ready() -> bool:
+            line = self.screen.display[self.screen.cursor.y]
+            hit = PROMPT.match(line)
+            return hit is not None and (agent is None or hit.group(1) == agent)
+
+        self._until(ready, f"the prompt of {agent or 'any agent'}", timeout)
+        self.seen = len(self.text)
+        return self.display()
+
+    def line(self, text: str) -> None:
+        self.child.send(text + "\r")
+
+    def exit(self) -> None:
+        self.prompt()  # before it, the terminal is in cooked mode and would swallow Ctrl-D
+        self.child.sendcontrol("d")
+        self.child.expect(pexpect.EOF, timeout=30)
+        self.child.close()
+        assert self.child.exitstatus == 0, self.text[-2000:]
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+
+
+@pytest.fixture
+def term() -> object:
+    opened: list[Terminal] = []
+
+    def start(*args: str) -> Terminal:
+        terminal = Terminal(*args)
+        opened.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in opened:
+        terminal.close()
+
+
+def stored(name: str) -> list[dict[str, object]]:
+    return open_store().read(name)[1]
+
+
+def roles(name: str) -> list[tuple[str, str]]:
+    from swarmchat.session import item_text
+
+    return [(str(i.get("role")), item_text(i)) for i in stored(name) if i.get("callerAgent") is None and i.get("role")]
+
+
+def test_chat_quit_resume_shows_history_and_continues(term, server: FakeOpenAI) -> None:
+    t = term("new", "trip", "--base-url", server.url, "--model", "m1")
+    t.prompt()
+    server.push(Reply("Lisbon is **lovely** in May.\n\nPack light.", delay=0.02))
+    t.line("Where should I go in May?")
+    screen = t.expect("Pack light.")
+    assert "Assistant" in screen and "Lisbon is lovely in May." in screen  # Markdown rendered, agent named
+    t.prompt("Assistant")
+    t.exit()
+
+    t = term("resume", "trip")
+    screen = t.prompt("Assistant")
+    assert "Where should I go in May?" in screen and "Pack light." in screen  # the last turns, shown on resume
+    server.push(Reply("Try the Alfama."))
+    t.line("Which district?")
+    t.expect("Try the Alfama.")
+    t.prompt()
+    t.exit()
+    assert server.last.user_texts() == ["Where should I go in May?", "Which district?"]
+    assert roles("trip")[-2:] == [("user", "Which district?"), ("assistant", "Try the Alfama.")]
+
+
+def test_two_agent_delegation_is_rendered(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    server.push(
+        Reply(tool_calls=[send_message("Researcher", "Find the boiling point of water.")]),
+        Reply("Water boils at 100 °C at sea level."),
+        Reply("My researcher says: 100 °C."),
+    )
+    t = term("new", "team", "--agency", spec, "--base-url", server.url)
+    t.prompt("Lead")
+    t.line("How hot does water boil?")
+    screen = t.expect("My researcher says: 100 °C.")
+    t.prompt("Lead")
+    assert re.search(r"→ Lead asks Researcher: Find the boiling point of water\.", screen), screen
+    assert re.search(r"← Researcher: Water boils at 100 °C at sea level\.", screen), screen
+    assert screen.rindex("Lead") > screen.index("asks Researcher")  # the Lead's header precedes its reply
+    t.exit()
+
+
+def test_agent_switch_and_at_address_persist_across_resume(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    t = term("new", "team", "--agency", spec, "--base-url", server.url)
+    t.prompt("Lead")
+    server.push(Reply("Researcher here, once."))
+    t.line("@Researcher just this once")
+    t.expect("Researcher here, once.")
+    t.prompt("Lead")  # @Agent is for one message only
+    assert "You are Researcher." in server.last.instructions
+    t.line("/agent researcher")
+    t.expect("talking to")
+    t.prompt("Researcher")
+    server.push(Reply("noted"))
+    t.line("remember this")
+    t.expect("noted")
+    t.exit()
+    assert open_store().read_meta("team").recipient == "Researcher"
+
+    t = term("resume", "team")
+    t.prompt("Researcher")
+    server.push(Reply("Still Researcher."))
+    t.line("who are you?")
+    t.expect("Still Researcher.")
+    t.prompt("Researcher")
+    t.exit()
+    assert "You are Researcher." in server.last.instructions  # the resumed run talks to that agent
+
+
+def test_ctrl_c_mid_stream_keeps_the_partial_reply(term, server: FakeOpenAI) -> None:
+    words = " ".join(f"word{n}" for n in range(400))
+    server.push(Reply(words, delay=0.05))
+    t = term("new", "long", "--base-url", server.url)
+    t.prompt()
+    t.line("tell me a long story")
+    t.expect("word10")
+    t.child.sendintr()
+    sent = time.monotonic()
+    t.expect("[interrupted]")
+    t.prompt()
+    assert time.monotonic() - sent < 2.0
+    history = roles("long")
+    assert history[0] == ("user", "tell me a long story")
+    assert history[1][0] == "assistant" and history[1][1].startswith("word0 word1") and "[interrupted]" in history[1][1]
+    assert "word399" not in history[1][1]
+
+    server.push(Reply("Back to you."))
+    t.line("shorter please")
+    t.expect("Back to you.")
+    t.prompt()
+    t.exit()
+    history = roles("long")
+    assert [r for r, _ in history] == ["user", "assistant", "user", "assistant"]  # never two users in a row
+    assert server.last.user_texts() == ["tell me a long story", "shorter please"]
+
+
+def test_undo_and_retry_change_the_stored_history(term, server: FakeOpenAI) -> None:
+    t = term("new", "u", "--base-url", server.url)
+    t.prompt()
+    for question in ("first question", "second question"):
+        t.line(question)
+        t.expect(f"echo: {question}")
+        t.prompt()
+    t.line("/undo")
+    t.expect("removed the last turn: second question")
+    t.prompt()
+    assert roles("u") == [("user", "first question"), ("assistant", "echo: first question")]
+
+    server.push(Reply("a better answer"))
+    t.line("/retry")
+    t.expect("a better answer")
+    t.prompt()
+    assert roles("u") == [("user", "first question"), ("assistant", "a better answer")]
+    assert server.last.user_texts() == ["first question"]  # re-asked, not stacked
+    t.exit()
+
+
+def test_input_history_survives_a_restart(term, server: FakeOpenAI, data_dir: Path) -> None:
+    t = term("new", "h", "--base-url", server.url)
+    t.prompt()
+    t.line("a line worth recalling")
+    t.expect("echo: a line worth recalling")
+    t.prompt()
+    t.exit()
+    assert (data_dir / "history" / "h").stat().st_mode & 0o777 == 0o600
+
+    t = term("resume", "h")
+    t.prompt()
+    t.child.send("\x1b[A")  # up arrow
+    t.expect("a line worth recalling")
+    t.child.send("\r")
+    t.expect("echo: a line worth recalling")
+    t.prompt()
+    t.exit()
+
+
+def test_the_prompt_is_up_before_the_agency_is_built(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    slow = write_agency(
+        tmp_path,
+        textwrap.dedent(
+            """
+            import time
+            from agency_swarm import Agency, Agent
+
+            def create_agency(load_threads_callback=None):
+                time.sleep(4)
+                return Agency(Agent(name="Slowpoke", instructions="hi"), load_threads_callback=load_threads_callback)
+            """
+        ),
+        "slow_agency.py",
+    )
+    t = term("new", "s", "--agency", f"{slow}:create_agency", "--base-url", server.url)
+    t.prompt()
+    up = time.monotonic() - t.started
+    t.line("typed at once")
+    t.expect("loading the agency")
+    t.expect("echo: typed at once", timeout=60)
+    t.prompt("Slowpoke")
+    assert up < 3.5, f"the prompt took {up:.1f}s"  # the agency alone takes 4 s to build
+    t.exit()
+
+
+def test_multiline_input_is_one_message(term, server: FakeOpenAI) -> None:
+    t = term("new", "ml", "--base-url", server.url)
+    t.prompt()
+    t.child.send("line one")
+    t.child.send("\x1b\r")  # Esc-Enter: a newline, not a send
+    t.child.send("line two\r")
+    t.expect("echo: line one")
+    t.prompt()
+    t.child.send("\x1b[200~pasted one\npasted two\x1b[201~\r")  # bracketed paste keeps newlines
+    t.expect("echo: pasted one")
+    t.prompt()
+    t.exit()
+    users = [text for role, text in roles("ml") if role == "user"]
+    assert users == ["line one\nline two", "pasted one\npasted two"]
+
+
+def test_model_errors_are_one_red_line_and_the_session_goes_on(term, server: FakeOpenAI) -> None:
+    t = term("new", "e", "--base-url", server.url)
+    t.prompt()
+    server.push(Reply(status=429))
+    t.line("hello?")
+    screen = t.expect("rate limiting")
+    t.prompt()
+    assert "Traceback" not in screen
+    t.line("hello again")
+    t.expect("echo: hello again")
+    t.prompt()
+    t.exit()
+    assert server.last.user_texts()[-1] == "hello again"
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line(term, server: FakeOpenAI) -> None:
+    t = term("new", "c", "--base-url", server.url)
+    t.prompt()
+    t.child.send("half a thought")
+    t.child.sendintr()
+    t.prompt()
+    t.line("whole thought")
+    t.expect("echo: whole thought")
+    t.prompt()
+    t.exit()
+    assert [text for role, text in roles("c") if role == "user"] == ["whole thought"]
+
+
+def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path) -> None:
+    t = term("new", "cmds", "--base-url", server.url, "--model", "gpt-4o")
+    t.prompt()
+    t.line("/help")
+    screen = t.expect("stop a reply")  # the last row of the help table
+    for row in (
+        "/agent NAME",
+        "/history [N]",
+        "/rename NEW",
+        "/export [FILE]",
+        "/model [NAME]",
+        "/compact [INSTRUCTIONS]",
+    ):
+        assert re.search(re.escape(row) + r" +\w", screen), row  # the help table (the menu shows no arguments)
+    t.prompt()
+    t.line("/nope")
+    t.expect("unknown command '/nope'")
+    t.prompt()
+    t.line("What is 2+2?")
+    t.expect("echo: What is 2+2?")
+    t.prompt()
+
+    t.line("/copy")
+    t.expect("copied the last reply")
+    osc52 = f"\x1b]52;c;{base64.b64encode(b'echo: What is 2+2?').decode()}\x07"
+    assert osc52 in t.raw  # the clipboard escape, as terminals (and ssh) carry it
+    t.prompt()
+
+    t.line("/status")
+    screen = t.expect("cost")
+    t.prompt()
+    assert "gpt-4o" in screen and re.search(r"messages\s+2", screen)
+
+    t.line("/model other-model")
+    t.expect("every agent now uses")
+    t.prompt()
+    t.line("and now?")
+    t.expect("echo: and now?")
+    t.prompt()
+    assert server.last.model == "other-model"
+
+    export = tmp_path / "out.json"
+    t.line(f"/export {export}")
+    t.expect("exported to")
+    t.prompt()
+    assert '"What is 2+2?"' in export.read_text()
+
+    t.line("/rename renamed")
+    t.expect("renamed")
+    t.prompt()
+    assert open_store().names() == ["renamed"] and (data_dir / "history" / "renamed").exists()
+    t.line("after the rename")
+    t.expect("echo: after the rename")
+    t.prompt()
+    assert roles("renamed")[-1] == ("assistant", "echo: after the rename")
+
+    t.line("/history 1")
+    screen = t.expect("echo: after the rename")
+    t.prompt()
+    assert "after the rename" in screen and "What is 2+2?" not in screen  # one turn only
+
+    server.push(Reply("The user asked arithmetic questions."))
+    t.line("/compact keep it short")
+    t.expect("kept as")
+    t.prompt()
+    assert "keep it short" in server.last.instructions
+    assert len(stored("renamed-full")) == 6  # the original, whole
+    assert roles("renamed")[0][1].endswith("The user asked arithmetic questions.")
+    assert len(stored("renamed")) == 2
+
+    t.line("/clear")
+    t.expect("[y/N]")
+    t.line("y")
+    t.expect("starts over")
+    t.prompt()
+    t.exit()
+    assert stored("renamed") == []
