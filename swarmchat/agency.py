@@ -375,11 +375,13 @@ def describe_error(content: str) -> str:
         return "the model API is rate limiting (429); wait a moment and send again (/retry)"
     if "timed out" in low or "timeout" in low:
         return "the model API did not answer in time; check the server and send again (/retry)"
+    if "incomplete" in low or "peer closed" in low or "remoteprotocolerror" in low:
+        return "the model's reply was cut off mid-stream; send again (/retry)"
     if "connection" in low or "connect" in low:
         return "cannot reach the model API (connection failed); check --base-url and that the server runs"
     if any(code in low for code in ("500", "502", "503", "504", "internal server error")):
         return "the model API failed with a server error; try again shortly (/retry)"
-    if "incomplete" in low or "peer closed" in low or "stream" in low:
+    if "stream" in low:
         return "the model's reply was cut off mid-stream; send again (/retry)"
     first = " ".join(content.split())[:200]
     return f"the model API failed: {first}"

@@ -23,7 +23,7 @@ PROMPT = re.compile(r"(\w+|…) › ")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
 
 
-class AnsweringScreen(pyte.Screen):
+class AnsweringScreen(pyte.HistoryScreen):
     def write_process_input(self, data: str) -> None:  # replaced per instance
         pass
 
@@ -45,7 +45,7 @@ class Terminal:
         self.raw = ""
         self.text = ""
         self.seen = 0  # how far `expect` has read in `text`
-        self.screen = AnsweringScreen(120, 40)
+        self.screen = AnsweringScreen(120, 40, history=4000)
         self.screen.write_process_input = self.child.send  # answers cursor-position requests, as terminals do
         self.stream = pyte.Stream(self.screen)
 
@@ -82,6 +82,12 @@ class Terminal:
         before = self.text[self.seen : match[0].start()]
         self.seen = match[0].end()
         return before
+
+    def scrollback(self) -> list[str]:
+        """Every line the user can scroll back to, then the screen."""
+        width = self.screen.columns
+        old = ["".join(line[x].data for x in range(width)).rstrip() for line in self.screen.history.top]
+        return old + [line.rstrip() for line in self.screen.display]
 
     def display(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
@@ -419,3 +425,53 @@ def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path
     t.prompt()
     t.exit()
     assert stored("renamed") == []
+
+
+def test_a_long_streamed_reply_is_drawn_once_in_order(term, server: FakeOpenAI) -> None:
+    paragraphs = [f"Paragraph {n}: " + " ".join(["lorem ipsum dolor"] * 6) for n in range(70)]
+    server.push(Reply("\n\n".join(paragraphs), chunks=400, delay=0.003))
+    t = term("new", "long", "--base-url", server.url)
+    t.prompt()
+    t.line("write a lot")
+    t.expect("Paragraph 69:")
+    t.prompt()
+    lines = [ln for ln in t.scrollback() if ln.startswith("Paragraph ")]
+    assert [ln.split(":")[0] for ln in lines] == [f"Paragraph {n}" for n in range(70)]  # no gaps, no repeats
+    t.exit()
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (Reply(status=401), "rejected the API key"),
+        (Reply(status=500), "server error"),
+        (Reply("half a sentence and then", cut_after=3), "cut off"),
+    ],
+)
+def test_model_faults_in_the_repl_keep_the_message(term, server: FakeOpenAI, fault: Reply, says: str) -> None:
+    t = term("new", "f", "--base-url", server.url)
+    t.prompt()
+    server.push(fault)
+    t.line("my precious question")
+    screen = t.expect(says)
+    t.prompt()
+    assert "Traceback" not in screen
+    assert ("user", "my precious question") in roles("f")  # kept, to retry
+    t.line("/retry")
+    t.expect("echo: my precious question")
+    t.prompt()
+    t.exit()
+    assert [r for r, _ in roles("f")] == ["user", "assistant"]
+
+
+def test_an_unreachable_server_is_one_line_and_the_repl_stays(term) -> None:
+    from redis_server import free_port
+
+    t = term("new", "down", "--base-url", f"http://127.0.0.1:{free_port()}/v1")
+    t.prompt()
+    t.line("anyone there?")
+    screen = t.expect("cannot reach the model API")
+    t.prompt()
+    assert "Traceback" not in screen
+    t.exit()
+    assert ("user", "anyone there?") in roles("down")
