@@ -3,120 +3,17 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
-import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import pexpect
-import pyte
 import pytest
 from agencies import TWO_AGENTS, write_agency
 from fake_openai import FakeOpenAI, Reply, send_message
+from terminal import Terminal
 
 from swarmchat.store import open_store
-
-PROMPT = re.compile(r"(\w+|…) › ")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
-
-
-class AnsweringScreen(pyte.HistoryScreen):
-    def write_process_input(self, data: str) -> None:  # replaced per instance
-        pass
-
-
-class Terminal:
-    """A swarmchat REPL in a real 40x120 pseudo-terminal.
-
-    Output is read once and kept two ways: as text (escape codes removed) to wait for what was
-    printed, and fed to a VT100 emulator (pyte) to see the screen as the user does, since
-    prompt-toolkit redraws only what changed."""
-
-    def __init__(self, *args: str, timeout: float = 60) -> None:
-        env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true"}
-        self.child = pexpect.spawn(
-            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(40, 120), encoding="utf-8"
-        )
-        self.timeout = timeout
-        self.started = time.monotonic()
-        self.raw = ""
-        self.text = ""
-        self.seen = 0  # how far `expect` has read in `text`
-        self.screen = AnsweringScreen(120, 40, history=4000)
-        self.screen.write_process_input = self.child.send  # answers cursor-position requests, as terminals do
-        self.stream = pyte.Stream(self.screen)
-
-    def _read(self, wait: float) -> None:
-        try:
-            chunk = self.child.read_nonblocking(65536, timeout=wait)
-        except pexpect.TIMEOUT:
-            return
-        except pexpect.EOF:
-            raise AssertionError(f"swarmchat exited; it printed:\n{self.text[-3000:]}") from None
-        self.raw += chunk
-        self.text = ANSI.sub("", self.raw)
-        self.stream.feed(chunk)
-
-    def _until(self, found: Callable[[], bool], what: str, timeout: float | None) -> None:
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while not found():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.display()}")
-            self._read(0.05)
-
-    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = None) -> str:
-        """Wait until `pattern` (literal or regex) is printed; returns the text printed before it."""
-        wanted = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
-        match: list[re.Match[str]] = []
-
-        def found() -> bool:
-            hit = wanted.search(self.text, self.seen)
-            if hit:
-                match.append(hit)
-            return hit is not None
-
-        self._until(found, repr(pattern), timeout)
-        before = self.text[self.seen : match[0].start()]
-        self.seen = match[0].end()
-        return before
-
-    def scrollback(self) -> list[str]:
-        """Every line the user can scroll back to, then the screen."""
-        width = self.screen.columns
-        old = ["".join(line[x].data for x in range(width)).rstrip() for line in self.screen.history.top]
-        return old + [line.rstrip() for line in self.screen.display]
-
-    def display(self) -> str:
-        return "\n".join(line.rstrip() for line in self.screen.display)
-
-    def prompt(self, agent: str | None = None, timeout: float | None = None) -> str:
-        """Wait until the cursor sits on an input prompt (for `agent`, if given); returns the screen."""
-
-        def ready() -> bool:
-            line = self.screen.display[self.screen.cursor.y]
-            hit = PROMPT.match(line)
-            return hit is not None and (agent is None or hit.group(1) == agent)
-
-        self._until(ready, f"the prompt of {agent or 'any agent'}", timeout)
-        self.seen = len(self.text)
-        return self.display()
-
-    def line(self, text: str) -> None:
-        self.child.send(text + "\r")
-
-    def exit(self) -> None:
-        self.prompt()  # before it, the terminal is in cooked mode and would swallow Ctrl-D
-        self.child.sendcontrol("d")
-        self.child.expect(pexpect.EOF, timeout=30)
-        self.child.close()
-        assert self.child.exitstatus == 0, self.text[-2000:]
-
-    def close(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
 
 
 @pytest.fixture
