@@ -180,3 +180,49 @@ def test_unknown_session_exits_2(cli: Run) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "nobody" in done.stderr and "swarmchat list" in done.stderr
+
+
+RENAMED_RESEARCHER = TWO_AGENTS.replace('"Researcher"', '"Analyst"').replace("You are Researcher.", "You are Analyst.")
+
+
+def test_a_changed_agency_still_opens_and_keeps_what_it_cannot_replay(
+    cli: Run, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    server.push(Reply(tool_calls=[send_message("Researcher", "Look it up.")]), Reply("100 °C."), Reply("It is 100 °C."))
+    assert cli("new", "lab", "--agency", spec, "--base-url", server.url, "-m", "Boiling point?").returncode == 0
+    meta = open_store().read_meta("lab")
+    before = messages("lab")
+
+    write_agency(tmp_path, RENAMED_RESEARCHER)  # the user renamed an agent in their agency file
+    server.push(Reply("Still here."))
+    changed = cli("resume", "lab", "-m", "are you there?")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout == "Still here.\n"
+    warnings = [ln for ln in changed.stderr.splitlines() if ln.startswith("swarmchat: warning:")]
+    assert len(warnings) == 1 and "no longer has (Researcher)" in warnings[0], changed.stderr
+    after = messages("lab")
+    assert after[: len(before)] == before  # nothing the agency cannot replay was dropped
+    assert "You are Lead." in server.last.instructions
+    assert meta.agency == spec
+
+    server.push(Reply("Yes."))
+    again = cli("resume", "lab", "-m", "again?")
+    assert again.returncode == 0 and "warning" not in again.stderr  # told once
+
+
+def test_a_stored_recipient_that_is_gone_falls_back_to_the_entry_agent(
+    cli: Run, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    assert cli("new", "lab", "--agency", spec, "--base-url", server.url, "-m", "hi").returncode == 0
+    store = open_store()
+    session = store.open("lab")
+    session.update_meta(recipient="Researcher")
+    session.close()
+    write_agency(tmp_path, RENAMED_RESEARCHER)
+    result = cli("resume", "lab", "-m", "who is this?")
+    assert result.returncode == 0, result.stderr
+    assert "agent 'Researcher' is gone; talking to 'Lead' instead" in result.stderr
+    assert "You are Lead." in server.last.instructions
+    assert open_store().read_meta("lab").recipient is None
