@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -20,8 +21,8 @@ from swarmchat.store import open_store
 def term() -> object:
     opened: list[Terminal] = []
 
-    def start(*args: str) -> Terminal:
-        terminal = Terminal(*args)
+    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
+        terminal = Terminal(*args, env=env)
         opened.append(terminal)
         return terminal
 
@@ -372,3 +373,16 @@ def test_an_unreachable_server_is_one_line_and_the_repl_stays(term) -> None:
     assert "Traceback" not in screen
     t.exit()
     assert ("user", "anyone there?") in roles("down")
+
+
+def test_ctrl_x_ctrl_e_edits_the_message_in_the_editor(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'a').write(' and more from the editor')\n")
+    t = term("new", "ed", "--base-url", server.url, env={"EDITOR": f"{sys.executable} {editor}", "VISUAL": ""})
+    t.prompt()
+    t.child.send("typed first")
+    t.child.sendcontrol("x")
+    t.child.sendcontrol("e")
+    t.expect("echo: typed first and more from the editor")
+    t.prompt()
+    t.exit()
