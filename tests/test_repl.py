@@ -386,3 +386,24 @@ def test_ctrl_x_ctrl_e_edits_the_message_in_the_editor(term, server: FakeOpenAI,
     t.expect("echo: typed first and more from the editor")
     t.prompt()
     t.exit()
+
+
+def test_compact_works_on_a_chat_completions_server(term, server: FakeOpenAI) -> None:
+    t = term("new", "cc", "--base-url", server.url, "--api", "chat", "--model", "local-llm")
+    t.prompt()
+    t.line("remember the number 42")
+    t.expect("echo: remember the number 42")
+    t.prompt()
+    server.push(Reply("The user asked to remember 42."))
+    t.line("/compact")
+    t.expect("kept as")
+    t.prompt()
+    assert server.last.api == "chat" and server.last.model == "local-llm"
+    assert "remember the number 42" in server.last.transcript()  # the history went to the summarizer
+    t.line("what number?")
+    t.expect("echo: what number?")
+    t.prompt()
+    t.exit()
+    assert len(stored("cc-full")) == 2
+    sent = server.last.transcript()
+    assert "The user asked to remember 42." in sent and "echo: remember the number 42" not in sent
