@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from swarmchat import slash
-from swarmchat.errors import SwarmchatError
+from swarmchat.errors import AgencyLoadError, SwarmchatError
 from swarmchat.names import validate_name
 from swarmchat.render import show_entries
 from swarmchat.session import Item, SessionMeta, item_text
@@ -272,8 +272,13 @@ class Repl:
             return await task
         except asyncio.CancelledError:
             return None
+        except AgencyLoadError:
+            raise  # the agency cannot be built: leave with its one-line error
         except SwarmchatError as exc:
             error_line(self.console, str(exc))
+            return None
+        except Exception as exc:  # a bug must not take the open session down with it
+            error_line(self.console, f"unexpected {type(exc).__name__}: {exc} (please report it; the session is saved)")
             return None
         finally:
             loop.remove_signal_handler(signal.SIGINT)
@@ -468,7 +473,11 @@ class Repl:
         if not count:
             self.console.print("[dim]the session is already empty[/dim]")
             return
-        answer = await PromptSession[str]().prompt_async(f"Delete all {count} messages of '{self.meta.name}'? [y/N] ")
+        question = f"Delete all {count} messages of '{self.meta.name}'? [y/N] "
+        try:
+            answer = await PromptSession[str]().prompt_async(question)
+        except (KeyboardInterrupt, EOFError):
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             self.console.print("[dim]kept[/dim]")
             return

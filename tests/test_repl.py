@@ -9,10 +9,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
 from agencies import TWO_AGENTS, write_agency
 from fake_openai import FakeOpenAI, Reply, send_message
-from terminal import Terminal
+from terminal import ANSI, Terminal
 
 from swarmchat.store import open_store
 
@@ -407,3 +408,14 @@ def test_compact_works_on_a_chat_completions_server(term, server: FakeOpenAI) ->
     assert len(stored("cc-full")) == 2
     sent = server.last.transcript()
     assert "The user asked to remember 42." in sent and "echo: remember the number 42" not in sent
+
+
+def test_an_agency_that_does_not_load_ends_the_repl_with_one_line(term, tmp_path: Path, data_dir: Path) -> None:
+    broken = write_agency(tmp_path, "raise RuntimeError('boom at import')\n", "broken.py")
+    t = term("new", "b", "--agency", f"{broken}:create_agency")
+    t.child.expect(pexpect.EOF, timeout=60)
+    t.child.close()
+    assert t.child.exitstatus == 2
+    lines = [ln for ln in ANSI.sub("", t.child.before or "").splitlines() if "swarmchat: error:" in ln]
+    assert len(lines) == 1 and "broken.py" in lines[0], t.child.before
+    assert not (data_dir / "sessions" / "b.json").exists()
