@@ -323,3 +323,19 @@ def test_redis_password_urls_work_and_are_never_shown(redis_server: object, tmp_
         assert "wrong" not in str(err.value)
     finally:
         redis.Redis(port=redis_server.port, password="s3cret").config_set("requirepass", "")
+
+
+def test_a_save_that_drops_an_old_item_is_stored_at_once(store: SessionStore) -> None:
+    """agency-swarm's end-of-turn cleanup drops an orphaned tool call from anywhere in the history
+    and saves; a kill before the turn's end must still find exactly that list (found by kill -9)."""
+    orphan: Item = {"type": "function_call", "name": "send_message", "arguments": "{}", "call_id": "c9"}
+    store.write_new(SessionMeta.fresh("clean"), [*turns(1), orphan, *turns(1, 1)])
+    session = store.open("clean")
+    live = session.load()
+    session.begin_turn()
+    live.append(msg("user", "the new question", 10))
+    session.save(live)
+    live[:] = [item for item in live if item.get("call_id") != "c9"]  # the cleanup, as agency-swarm does it
+    session.save(live)
+    assert store.read("clean")[1] == live  # as a kill -9 right now would leave it
+    session.close()
