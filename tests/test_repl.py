@@ -419,3 +419,23 @@ def test_an_agency_that_does_not_load_ends_the_repl_with_one_line(term, tmp_path
     lines = [ln for ln in ANSI.sub("", t.child.before or "").splitlines() if "swarmchat: error:" in ln]
     assert len(lines) == 1 and "broken.py" in lines[0], t.child.before
     assert not (data_dir / "sessions" / "b.json").exists()
+
+
+def test_a_handoff_is_announced_and_the_new_agent_speaks(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    from agencies import HANDOFF
+    from fake_openai import ToolCall
+
+    spec = f"{write_agency(tmp_path, HANDOFF)}:create_agency"
+    server.push(
+        Reply(tool_calls=[ToolCall("transfer_to_Billing", {"recipient_agent": "Billing"})]),
+        Reply("Billing here: your invoice is paid."),
+    )
+    t = term("new", "hand", "--agency", spec, "--base-url", server.url)
+    t.prompt("Desk")
+    t.line("Is my invoice paid?")
+    screen = t.expect("your invoice is paid.")
+    t.prompt()
+    assert screen.count("⇢ Desk hands the conversation to Billing") == 1, screen
+    assert re.search(r"^Billing$", screen, re.MULTILINE), screen  # the new agent's header
+    assert "You are Billing." in server.last.instructions
+    t.exit()
