@@ -5,12 +5,13 @@ Imports are lazy so that listing commands start fast and never load agency-swarm
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +22,57 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from swarmchat.store import SessionStore
+
+
+def _plain_values_as_they_are() -> None:
+    """Keep pydantic out of the commands' start-up.
+
+    typer (0.2x) coerces each parameter through a pydantic TypeAdapter, which imports pydantic
+    (~90 ms, more than half of `list`'s budget) even for an unset option (--help's None) or a
+    plain string. A value that already is what its annotation says (None, a str for `str`, a
+    bool for `bool`, a member of the Enum, strings for `list[str]`) comes out of that adapter
+    unchanged, so it is passed through as is; every other value still goes through typer. A
+    typer without this machinery is left alone.
+    """
+    param_cls: Any = getattr(getattr(typer, "core", None), "_TyperParameter", None)
+    original = getattr(param_cls, "process_value", None)
+    if param_cls is None or original is None or not hasattr(param_cls, "get_runtime_param"):
+        return
+
+    class AsIs:
+        @staticmethod
+        def coerce(value: object, param: Any, ctx: object) -> object:
+            if value is None:
+                return () if param.multiple or param.nargs == -1 else None
+            return list(value) if isinstance(value, tuple) else value
+
+    def plain(param: object, value: object) -> bool:
+        desc = getattr(param, "type_descriptor", None)
+        info = getattr(desc, "parameter_info", None)
+        if desc is None or desc.file_annotation is not None or getattr(info, "parser", None) is not None:
+            return False
+        kind = desc.annotation
+        if value is None:
+            return True
+        if kind in (str, bool):
+            return type(value) is kind
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            return isinstance(value, kind)
+        return bool(kind == list[str] and isinstance(value, tuple) and all(type(v) is str for v in value))
+
+    def process_value(self: Any, ctx: object, value: object) -> object:
+        if getattr(self, "_runtime_param", True) is None and plain(self, value):
+            self._runtime_param = AsIs
+            try:
+                return original(self, ctx, value)
+            finally:
+                self._runtime_param = None
+        return original(self, ctx, value)
+
+    param_cls.process_value = process_value
+
+
+_plain_values_as_they_are()
 
 app = typer.Typer(
     name="swarmchat",
@@ -49,6 +101,12 @@ def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, no_color="NO_COLOR" in os.environ or None)
+
+
+def _short_lived() -> None:
+    """A command that reads, prints and exits: cyclic GC only costs it time (a third of `show` on a
+    10,000-message session), and the process ends before garbage could matter."""
+    gc.disable()
 
 
 def _complete_name(incomplete: str) -> list[str]:
@@ -179,6 +237,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", "-a", help="Show every session, not just the latest 50.")] = False,
 ) -> None:
     """List sessions, most recently used first."""
+    _short_lived()
     from swarmchat.store import BadSession
 
     listed = _store().list()
@@ -198,7 +257,7 @@ def list_(
     from swarmchat.render import session_table
 
     shown = listed if all_ else listed[:50]
-    session_table(_console(), shown, len(listed))
+    session_table(shown, len(listed))
 
 
 class Format(StrEnum):
@@ -212,6 +271,7 @@ def show(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown or json.")] = Format.markdown,
 ) -> None:
     """Print a session's transcript (offline, read-only)."""
+    _short_lived()
     store = _store()
     if fmt is Format.json:
         from swarmchat.lifecycle import export_json
@@ -235,6 +295,7 @@ def delete(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Delete sessions (asks first)."""
+    _short_lived()
     from swarmchat.names import validate_name
 
     store = _store()
@@ -282,6 +343,7 @@ def _missing(name: str) -> None:
 @app.command()
 def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) -> None:
     """Rename a session."""
+    _short_lived()
     _store().rename(old, new)
     typer.echo(f"renamed {old} → {new}")
 

@@ -22,7 +22,11 @@ def validate_name(raw: str) -> str:
     name = unicodedata.normalize("NFC", raw)
     if not name:
         raise InvalidName(f"a session name cannot be empty; {_HINT}")
-    shown = name.encode("unicode_escape").decode("ascii")
+    shown = name.encode("unicode_escape", "backslashreplace").decode("ascii")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from the command line (surrogate escapes)
+        raise InvalidName(f"session name '{shown}' is not valid UTF-8; {_HINT}") from None
     if len(name) > MAX_CHARS or len(name.encode("utf-8")) > MAX_BYTES:
         raise InvalidName(f"session name '{shown[:40]}...' is too long; keep it under {MAX_CHARS} characters")
     for ch in name:

@@ -1,17 +1,24 @@
-"""rich output for the offline commands: the session table, transcripts, search hits."""
+"""Output of the offline commands: the session table (plain text: `list` does not pay for rich's
+import), transcripts and search hits (rich)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import unicodedata
 from datetime import UTC, datetime
-
-from rich.console import Console
-from rich.markdown import Markdown
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from swarmchat.session import Item, SessionMeta, parse_time
 from swarmchat.store import BadSession, Listed, SearchHit
-from swarmchat.transcript import Entry, entries
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from swarmchat.transcript import Entry
+
+BOLD, DIM, CYAN, RED, RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[31m", "\x1b[0m"
 
 
 def ago(iso: str, now: datetime | None = None) -> str:
@@ -26,36 +33,96 @@ def ago(iso: str, now: datetime | None = None) -> str:
     return then.astimezone().strftime("%Y-%m-%d")
 
 
-def session_table(console: Console, listed: list[Listed], total: int) -> None:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("NAME", style="cyan", no_wrap=True)
-    table.add_column("TITLE", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("AGENCY", style="dim", overflow="ellipsis", no_wrap=True, max_width=30)
-    table.add_column("MSGS", justify="right")
-    table.add_column("LAST USED", justify="right", no_wrap=True)
+def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -> None:
+    """The listing, one session a line; every column fits the terminal's width (the title and then
+    the agency are shortened with an ellipsis); colours only on a terminal and without NO_COLOR."""
+    out = out or sys.stdout
+    colour = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, else the terminal, else 80
+    rows: list[tuple[str, str, str, str, str]] = [("NAME", "TITLE", "AGENCY", "MSGS", "LAST USED")]
+    damaged = set()
     for entry in listed:
         if isinstance(entry, BadSession):
-            table.add_row(entry.name, Text(f"damaged: {entry.problem}", style="red"), "", "?", "")
+            damaged.add(len(rows))
+            rows.append((_clean(entry.name), _clean(f"damaged: {entry.problem}"), "", "?", ""))
         else:
-            agency = entry.agency or "(built-in)"
-            table.add_row(entry.name, entry.title or "(empty)", agency, str(entry.message_count), ago(entry.updated_at))
-    console.print(table)
+            agency = _clean(entry.agency or "(built-in)")
+            title = _clean(entry.title or "(empty)")
+            rows.append((_clean(entry.name), title, agency, str(entry.message_count), ago(entry.updated_at)))
+    widths = [max(cells(r[i]) for r in rows) for i in range(5)]
+    spare = width - widths[0] - widths[3] - widths[4] - 8  # 8: the gaps between five columns
+    widths[2] = max(6, min(30, widths[2], spare * 2 // 5))
+    widths[1] = max(8, min(widths[1], spare - widths[2]))
+    lines = []
+    for number, row in enumerate(rows):
+        name, title, agency = (fit(text, w) for text, w in zip(row[:3], widths, strict=False))
+        msgs, last = row[3].rjust(widths[3]), row[4].rjust(widths[4])
+        if not colour:
+            lines.append(f"{name}  {title}  {agency}  {msgs}  {last}".rstrip())
+        elif number == 0:
+            lines.append(f"{BOLD}{name}  {title}  {agency}  {msgs}  {last}{RESET}")
+        else:
+            title = f"{RED}{title}{RESET}" if number in damaged else title
+            lines.append(f"{CYAN}{name}{RESET}  {title}  {DIM}{agency}{RESET}  {msgs}  {last}".rstrip())
     if total > len(listed):
-        console.print(f"[dim]… {total - len(listed)} older sessions not shown (use --all)[/dim]")
+        more = f"… {total - len(listed)} older sessions not shown (use --all)"
+        lines.append(f"{DIM}{more}{RESET}" if colour else more)
+    out.write("\n".join(lines) + "\n")
+
+
+def cells(text: str) -> int:
+    """Terminal columns `text` takes (wide East Asian characters two, combining marks none)."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_cells(c) for c in text)
+
+
+def _char_cells(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def fit(text: str, width: int) -> str:
+    """`text` padded to `width` columns, or cut to fit with an ellipsis."""
+    used = cells(text)
+    if used <= width:
+        return text + " " * (width - used)
+    kept, used = [], 0
+    for char in text:
+        size = _char_cells(char)
+        if used + size > width - 1:
+            break
+        kept.append(char)
+        used += size
+    return "".join(kept) + "…" + " " * (width - 1 - used)
+
+
+def _clean(text: str) -> str:
+    """Stored text on one line, without control characters (an imported title cannot drive the terminal)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else " " if c in "\t\n\r" else "\ufffd" for c in text)
 
 
 def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
+    from swarmchat.transcript import entries
+
     console.rule(f"[bold]{meta.name}[/bold] [dim]{meta.title}[/dim]")
     show_entries(console, entries(items))
 
 
 def show_entries(console: Console, shown: list[Entry]) -> None:
+    from rich.text import Text
+
     for entry in shown:
         if entry.kind == "user":
             console.print(Text("you", style="bold green"), Text(f"→ {entry.to}", style="dim") if entry.to else "")
             console.print(Text(entry.text))
         elif entry.kind == "reply" and not entry.nested:
+            from rich.markdown import Markdown  # ~40 ms of imports, paid only when a reply is shown
+
             console.print(Text(entry.agent, style="bold magenta"))
             console.print(Markdown(entry.text))
         else:
@@ -68,6 +135,8 @@ def show_entries(console: Console, shown: list[Entry]) -> None:
 
 
 def search_hits(console: Console, hits: list[SearchHit]) -> None:
+    from rich.text import Text
+
     current = None
     for hit in hits:
         if hit.name != current:

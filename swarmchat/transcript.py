@@ -24,12 +24,16 @@ def chronological(items: list[Item]) -> list[Item]:
     """agency-swarm stores items out of order; its timestamps give the order they happened."""
     last = 0
     keyed = []
+    in_order = True
     for pos, item in enumerate(items):
         stamp = item.get("timestamp")
         if isinstance(stamp, int) and not isinstance(stamp, bool):
+            in_order = in_order and stamp >= last
             last = stamp
         keyed.append((last, pos, item))
-    keyed.sort(key=lambda k: (k[0], k[1]))
+    if in_order:  # the usual case: nothing to sort
+        return list(items)
+    keyed.sort()  # by (time, position): positions differ, so items are never compared
     return [k[2] for k in keyed]
 
 

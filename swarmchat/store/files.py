@@ -131,7 +131,9 @@ class FileStore:
                 return FileSession(self, create, lock, Replay([], 0, 0, 0, 0), [], created=False)
             meta = self.read_meta(name)
             rep, data = self._replay(meta)
-            return FileSession(self, meta, lock, rep, replay(data).items, created=True)
+            # parsed once here, as the private copy; the agency's own copy is parsed from the same
+            # bytes when it asks (load), which the REPL does off the prompt's path
+            return FileSession(self, meta, lock, rep, rep.items, created=True, journal=data)
         except BaseException:
             lock.release()
             raise
@@ -207,13 +209,17 @@ class FileSession:
         stored: list[Item],
         *,
         created: bool,
+        journal: bytes | None = None,
     ) -> None:
-        """`rep.items` go to the agency; `stored` is a second, private copy to diff against."""
+        """`stored` is the private copy to diff against; the agency gets `rep.items`, or a fresh
+        parse of the `journal` bytes they were read from (they must not be the same objects)."""
         self.store = store
         self.meta = meta
         self._lock = lock
         self._created = created
-        self._loaded: list[Item] | None = rep.items
+        self._loaded: list[Item] | None = rep.items if journal is None else None
+        self._journal = journal
+        self._journal_seq = rep.seq
         self._mirror = Mirror(stored, rep.seq)
         self._lines = rep.lines
         self._fd: int | None = None
@@ -230,6 +236,9 @@ class FileSession:
             self._compact()
 
     def load(self) -> list[Item]:
+        journal, self._journal = self._journal, None
+        if journal is not None and self._mirror.seq == self._journal_seq:  # nothing saved since open
+            return replay(journal).items
         if self._loaded is not None:  # the first call hands over the objects read at open
             items, self._loaded = self._loaded, None
             return items
@@ -241,20 +250,23 @@ class FileSession:
     def _write(self, change: Change | None, *, full: bool = False) -> None:
         if change is None:
             return
-        if not self._created:
-            self._create()
+        if self._fd is None:  # lazy creation, journal first (see _create)
+            self._open_journal(Replay([], 0, 0, 0, 0))
         assert self._fd is not None
         line = change.encode()
         os.write(self._fd, line)
         os.fdatasync(self._fd)
         self._mirror.record(change, line)
         self._lines += 1
+        if not self._created:
+            self._create()
 
     def _create(self) -> None:
-        """Lazy creation: the files appear with the first item, not with `new`."""
+        """Lazy creation: the files appear with the first item, not with `new`. The meta comes after
+        the journal's first line: a crash in between leaves a bare journal, which nothing lists and
+        the next creation of the name truncates, never an empty session."""
         self.meta.updated_at = now_iso()
         write_atomic(self.store.meta_path(self.meta.name), meta_bytes(self.meta))
-        self._open_journal(Replay([], 0, 0, 0, 0))
         self._created = True
 
     def write_all(self, items: list[Item]) -> None:

@@ -469,6 +469,7 @@ class RedisSession:
             return
         lines: list[bytes] = []
         checkpoint = False
+        line = b""
         if change is not None:
             line = change.encode()
             if self._lines + 1 > COMPACT_AFTER_LINES:  # checkpoint: the log replaced by one line
@@ -476,12 +477,11 @@ class RedisSession:
                 lines, checkpoint = [Change(seq=change.seq, at=0, items=items).encode()], True
             else:
                 lines = [line]
-        new_items = self._preview(change)
         staged = dataclasses.replace(self.meta, updated_at=now_iso())  # applied once the write succeeds
         if change is not None or finish:
-            staged.message_count = len(new_items)
+            staged.message_count = len(self._mirror.items) if change is None else change.at + len(change.items)
             staged.journal_seq = change.seq if change is not None else self._mirror.seq
-            staged.title = staged.title or title_from(first_user_text(new_items))
+            staged.title = staged.title or title_from(first_user_text(self._preview(change)))
         args: list[Any] = [
             self._lock.token,
             meta_bytes(staged),
@@ -496,7 +496,7 @@ class RedisSession:
         vars(self.meta).update(vars(staged))
         self._created = True
         if change is not None:
-            self._mirror.record(change, change.encode())
+            self._mirror.record(change, line)
             self._lines = 1 if checkpoint else self._lines + 1
 
     def _meta_stale(self) -> bool:

@@ -1,0 +1,726 @@
+"""swarmchat speed benchmarks (issue 6): every target measured side by side in one run.
+
+    python benchmarks/run.py [--json] [--quick] [--runs N] [--only GROUP,...]
+
+Builds its data sets in a temporary dir (1,000 and 10,000 small sessions, one 10,000-message
+session), runs the venv's `swarmchat` console script as a user would, and prints a table of medians
+with their targets (or JSON with --json). Nothing reaches the network: the model server is the
+scripted one from tests/fake_openai.py on 127.0.0.1. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]  # bench_data; fake_openai (the scripted model server)
+
+import bench_data  # noqa: E402
+
+from swarmchat.session import SessionMeta  # noqa: E402
+from swarmchat.store.files import FileStore  # noqa: E402
+
+BIN = Path(sys.executable).parent / "swarmchat"  # the venv's console script, as a user runs it
+NOWHERE = "http://127.0.0.1:9/v1"  # a model server URL that is only needed at send time
+PROMPT = " › ".encode()
+GROUPS = ("list", "commands", "save", "repl", "memory", "ttft")
+
+
+class BenchError(RuntimeError):
+    """A measured command failed: the figure would be meaningless."""
+
+
+@dataclass
+class Figure:
+    group: str
+    name: str
+    value: float | None
+    unit: str  # "ms", "x" (a ratio), "MB"
+    target: str = ""
+    ok: bool | None = None  # None: reported, no target
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, runs: int, quick: bool, tmp: Path, quiet: bool) -> None:
+        self.runs = runs
+        self.quick = quick
+        self.tmp = tmp
+        self.quiet = quiet
+        self.figures: list[Figure] = []
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"· {message}", file=sys.stderr, flush=True)
+
+    def add(
+        self,
+        group: str,
+        name: str,
+        value: float | None,
+        unit: str,
+        below: float | None = None,
+        note: str = "",
+        target: str = "",
+    ) -> Figure:
+        ok = None if below is None or value is None else value < below
+        if below is not None and not target:
+            target = f"< {below:g} {unit}" if unit != "x" else f"< {below:g}x"
+        figure = Figure(group, name, value, unit, target, ok, note)
+        self.figures.append(figure)
+        return figure
+
+    def env(self, data: Path, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SWARMCHAT_", "OPENAI_"))}
+        env.update(
+            SWARMCHAT_DATA_DIR=str(data),
+            OPENAI_API_KEY="sk-bench-not-real",
+            OPENAI_AGENTS_DISABLE_TRACING="1",
+            SWARMCHAT_MAX_RETRIES="0",
+        )
+        env.update(extra)
+        return env
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def wall(cmd: list[str], env: dict[str, str], expect: bytes | None = None) -> float:
+    """Wall time of one command, stdin empty and output captured; it must succeed."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[1:])} exited {proc.returncode}: {proc.stderr.decode()[-400:]}")
+    if expect is not None and expect not in proc.stdout:
+        raise BenchError(f"{' '.join(cmd[1:])} printed no {expect!r}: {proc.stdout[:300]!r}")
+    return elapsed
+
+
+def sw(*args: str) -> list[str]:
+    return [str(BIN), *args]
+
+
+# --- list -----------------------------------------------------------------------------------------
+def bench_list(b: Bench) -> None:
+    runs = b.runs
+    baseline = median([wall([sys.executable, "-c", "pass"], b.env(b.tmp)) for _ in range(runs)])
+    b.add("list", "python -c pass", ms(baseline), "ms", note="the interpreter alone")
+    targets = {1_000: 150, 10_000: 300}
+    llm = llm_available()
+    for count, target in targets.items():
+        t0 = time.perf_counter()
+        data = b.tmp / f"sessions-{count}"
+        bench_data.many_sessions(data, count)
+        b.log(f"{count:,} sessions written in {time.perf_counter() - t0:.1f}s")
+        env = b.env(data)
+        cold = wall(sw("list"), env, expect=b"chat-")  # builds index.json
+        warm = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(runs)]
+        label = f"{count:,}"
+        b.add("list", f"list, {label} sessions (warm)", ms(median(warm)), "ms", below=target)
+        b.add("list", f"list, {label} sessions (cold: builds index.json)", ms(cold), "ms", note="first run")
+        b.add("list", f"list {label} / python -c pass", round(median(warm) / baseline, 1), "x")
+        json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(max(1, runs // 3))]
+        b.add("list", f"list --json, {label} sessions (all rows)", ms(median(json_runs)), "ms")
+        if llm is None:
+            continue
+        try:
+            llm_time = bench_llm(b, count, llm)
+        except Exception as exc:  # a third-party tool: report, do not fail the run
+            b.add("list", f"llm logs list -n 1, {label} conversations", None, "ms", note=f"failed: {exc}")
+            continue
+        b.add("list", f"llm logs list -n 1, {label} conversations", ms(llm_time), "ms")
+        ratio = llm_time / median(warm)
+        b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target="> 5x").ok = ratio > 5
+    if llm is None:
+        b.add("list", "llm logs list -n 1", None, "ms", note="llm not installed: compare to python -c pass")
+
+
+def llm_available() -> str | None:
+    """The `llm` CLI, if installed in this environment (it is never installed by the benchmark)."""
+    try:
+        import llm  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return None
+    return shutil.which("llm")
+
+
+def bench_llm(b: Bench, count: int, binary: str) -> float:
+    """`llm logs list -n 1` over `count` conversations of two responses each, in a private LLM_USER_PATH."""
+    import sqlite_utils  # type: ignore[import-not-found]
+    from llm.migrations import migrate  # type: ignore[import-not-found]
+
+    home = b.tmp / f"llm-{count}"
+    home.mkdir()
+    db = sqlite_utils.Database(home / "logs.db")
+    migrate(db)
+    columns = {c.name for c in db["responses"].columns}
+    conv_columns = {c.name for c in db["conversations"].columns}
+    conversations, responses = [], []
+    rng = random.Random(count)
+    for n in range(count):
+        cid = f"01conv{n:020d}"
+        conversations.append({k: v for k, v in {"id": cid, "name": f"chat {n}", "model": "gpt-4o"}.items()
+                              if k in conv_columns})  # fmt: skip
+        for turn in range(2):
+            row = {
+                "id": f"01resp{n:016d}{turn}",
+                "model": "gpt-4o",
+                "prompt": f"question {n} {turn}",
+                "system": None,
+                "prompt_json": None,
+                "options_json": "{}",
+                "response": bench_data.sentence(rng, 40),
+                "response_json": None,
+                "conversation_id": cid,
+                "duration_ms": 800,
+                "datetime_utc": datetime.now(UTC).isoformat(),
+            }
+            responses.append({k: v for k, v in row.items() if k in columns})
+    db["conversations"].insert_all(conversations)
+    db["responses"].insert_all(responses)
+    env = b.env(b.tmp, LLM_USER_PATH=str(home))
+    wall([binary, "logs", "list", "-n", "1"], env)
+    return median([wall([binary, "logs", "list", "-n", "1"], env) for _ in range(b.runs)])
+
+
+# --- show / delete / rename --------------------------------------------------------------------------
+def bench_commands(b: Bench) -> None:
+    data = b.tmp / "long"
+    store = FileStore(data)
+    bench_data.long_session(store, "long", 10_000, base_url=NOWHERE)
+    templates = FileStore(b.tmp / "templates")
+    bench_data.long_session(templates, "long", 10_000, base_url=NOWHERE)
+    size = store.journal_path("long").stat().st_size
+    b.log(f"10,000-message session written ({size / 1e6:.1f} MB journal)")
+    env = b.env(data)
+    runs = b.runs
+    show = [wall(sw("show", "long"), env, expect=b"# ") for _ in range(runs)]
+    show_json = [wall(sw("show", "long", "--format", "json"), env, expect=b'"messages"') for _ in range(runs)]
+    deletes = []
+    for n in range(runs):
+        bench_data.copy_session(templates, store, "long", f"doomed-{n}")
+        deletes.append(wall(sw("delete", f"doomed-{n}", "--yes"), env, expect=b"deleted 1"))
+        if store.meta_path(f"doomed-{n}").exists():
+            raise BenchError("delete left the session behind")
+    renames = []
+    for n in range(runs):
+        old, new = ("long", "long-renamed") if n % 2 == 0 else ("long-renamed", "long")
+        renames.append(wall(sw("rename", old, new), env, expect=b"renamed"))
+    if not store.exists("long") and store.exists("long-renamed"):
+        store.rename("long-renamed", "long")
+    note = f"10,000 messages, {size / 1e6:.1f} MB"
+    b.add("commands", "show NAME (markdown, piped)", ms(median(show)), "ms", below=200, note=note)
+    b.add("commands", "show NAME --format json", ms(median(show_json)), "ms", note=note)
+    b.add("commands", "delete NAME --yes", ms(median(deletes)), "ms", below=200, note=note)
+    b.add("commands", "rename A B", ms(median(renames)), "ms", below=200, note=note)
+
+
+# --- one save during a streamed turn ---------------------------------------------------------------
+SIZES = (100, 1_000, 10_000)
+
+
+@dataclass
+class SaveCosts:
+    """Seconds per save at each size: wall and CPU, after an append and after an in-place rewrite."""
+
+    wall_append: dict[int, float]
+    wall_rewrite: dict[int, float]
+    cpu_append: dict[int, float]
+    cpu_rewrite: dict[int, float]
+    floor: float | None = None  # write + fdatasync of one line, measured in the same rounds
+
+
+def bench_save(b: Bench) -> None:
+    rounds = 60 if b.quick else 200
+    store = FileStore(b.tmp / "save")
+    costs = save_costs({n: _file_session(store, n) for n in SIZES}, rounds, floor_path=b.tmp / "floor.jsonl")
+    assert costs.floor is not None
+    b.add("save", "disk floor: write + fdatasync of one line", ms(costs.floor), "ms", note="what any durable save pays")
+    report_save(b, "files", costs, absolute=2.0)
+    baseline = full_rewrite_costs(b.tmp / "rewrite", max(8, rounds // 8))
+    for n, cost in baseline.items():
+        b.add("save", f"full-rewrite baseline, {n:,} items", ms(cost), "ms", note="json dump + fsync + replace")
+    b.add("save", "full-rewrite baseline 10,000 / 100", round(baseline[10_000] / baseline[100], 1), "x",
+          note="the growth the journal avoids")  # fmt: skip
+    b.add("save", "full rewrite / swarmchat save, 10,000 items", round(baseline[10_000] / costs.wall_append[10_000], 1),
+          "x")  # fmt: skip
+    if shutil.which("redis-server") is None:
+        b.add("save", "redis", None, "ms", note="redis-server not on PATH")
+        return
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        b.add("save", "redis", None, "ms", note="the redis package is not installed")
+        return
+    with redis_server(b.tmp / "redis") as url:
+        from swarmchat.store.redis import RedisStore
+
+        rstore = RedisStore(url)
+        report_save(b, "redis", save_costs({n: _redis_session(rstore, n) for n in SIZES}, rounds), absolute=None)
+
+
+def _file_session(store: FileStore, n: int) -> Any:
+    items = bench_data.conversation(n, seed=n)
+    store.write_new(bench_data.session_meta(f"save-{n}", items, datetime.now(UTC)), items)
+    return store.open(f"save-{n}")
+
+
+def _redis_session(store: Any, n: int) -> Any:
+    items = bench_data.conversation(n, seed=n)
+    store.write_new(bench_data.session_meta(f"save-{n}", items, datetime.now(UTC)), items)
+    return store.open(f"save-{n}")
+
+
+def save_costs(sessions: dict[int, Any], rounds: int, floor_path: Path | None = None) -> SaveCosts:
+    """Medians of session.save(live) after appending one item and after rewriting it in place.
+
+    Each round is a turn on every session, the sizes interleaved (in alternating order) so that they
+    meet the same disk: begin_turn(), append a reply, save, complete the reply in place (as
+    agency-swarm does with the items of a turn), save, end_turn() (untimed)."""
+    walls: dict[str, dict[int, list[float]]] = {kind: {n: [] for n in sessions} for kind in ("append", "rewrite")}
+    cpus: dict[str, dict[int, list[float]]] = {kind: {n: [] for n in sessions} for kind in ("append", "rewrite")}
+    floors: list[float] = []
+    floor_fd = os.open(floor_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if floor_path else None
+    try:
+        lives = {n: session.load() for n, session in sessions.items()}
+        assert all(len(live) == n for n, live in lives.items())
+        for r in range(rounds):
+            for n in list(sessions) if r % 2 == 0 else list(reversed(sessions)):
+                session, live = sessions[n], lives[n]
+                session.begin_turn()
+                item = bench_data.assistant_item(f"Reply {r}: " + "streamed text " * 30, 2 * 10**15 + r, 900_000 + r)
+                live.append(item)
+                _timed(lambda: session.save(live), walls["append"][n], cpus["append"][n])  # noqa: B023
+                item["content"][0]["text"] += " and the end of it."
+                item["status"] = "completed"
+                _timed(lambda: session.save(live), walls["rewrite"][n], cpus["rewrite"][n])  # noqa: B023
+                session.end_turn(live)
+            if floor_fd is not None:
+                start = time.perf_counter()
+                os.write(floor_fd, b"x" * 700 + b"\n")
+                os.fdatasync(floor_fd)
+                floors.append(time.perf_counter() - start)
+    finally:
+        for session in sessions.values():
+            session.close()
+        if floor_fd is not None:
+            os.close(floor_fd)
+
+    def med(d: dict[int, list[float]]) -> dict[int, float]:
+        return {n: median(v) for n, v in d.items()}
+
+    return SaveCosts(
+        med(walls["append"]), med(walls["rewrite"]), med(cpus["append"]), med(cpus["rewrite"]),
+        median(floors) if floors else None,
+    )  # fmt: skip
+
+
+def _timed(call: Callable[[], None], walls: list[float], cpus: list[float]) -> None:
+    start, cpu = time.perf_counter(), time.process_time()
+    call()
+    cpus.append(time.process_time() - cpu)
+    walls.append(time.perf_counter() - start)
+
+
+def report_save(b: Bench, backend: str, costs: SaveCosts, absolute: float | None) -> None:
+    for n in SIZES:
+        below = absolute if n == 10_000 else None
+        b.add("save", f"{backend}: save after append, {n:,} items", ms(costs.wall_append[n]), "ms", below=below,
+              note=f"CPU {ms(costs.cpu_append[n]):.2f} ms")  # fmt: skip
+        b.add("save", f"{backend}: save after in-place rewrite, {n:,} items", ms(costs.wall_rewrite[n]), "ms",
+              note=f"CPU {ms(costs.cpu_rewrite[n]):.2f} ms")  # fmt: skip
+    for kind, wall, cpu in (
+        ("append", costs.wall_append, costs.cpu_append),
+        ("rewrite", costs.wall_rewrite, costs.cpu_rewrite),
+    ):
+        b.add("save", f"{backend}: save 10,000 / 100 ({kind})", round(wall[10_000] / wall[100], 2), "x", below=2,
+              note=f"CPU time ratio {cpu[10_000] / cpu[100]:.2f}x")  # fmt: skip
+
+
+def full_rewrite_costs(folder: Path, rounds: int) -> dict[int, float]:
+    """The other clients' way (agency-swarm's demo among them): dump the whole list, fsync, replace."""
+    folder.mkdir()
+    lives = {n: bench_data.conversation(n, seed=n) for n in SIZES}
+    times: dict[int, list[float]] = {n: [] for n in SIZES}
+    for r in range(rounds):
+        for n in SIZES if r % 2 == 0 else SIZES[::-1]:
+            live = lives[n]
+            live.append(bench_data.assistant_item(f"Reply {r}: " + "streamed text " * 30, 2 * 10**15 + r, r))
+            path = folder / f"chat-{n}.json"
+            start = time.perf_counter()
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(live, fh, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            times[n].append(time.perf_counter() - start)
+    return {n: median(v) for n, v in times.items()}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    import redis
+
+    workdir.mkdir()
+    port = free_port()
+    binary = shutil.which("redis-server") or "redis-server"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen([*args, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        client = redis.Redis(port=port)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise BenchError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- the REPL's prompt ------------------------------------------------------------------------------
+def prompt_times(args: list[str], env: dict[str, str], wait_bound: bool = True) -> tuple[float, float | None]:
+    """Seconds from launching swarmchat in a 40x120 pty to its prompt (` › `), and to the agency's
+    name in the prompt (the agency is bound). Answers the cursor-position requests, then Ctrl-D.
+
+    Without `wait_bound` (--quick), the child that is still importing agency-swarm after Ctrl-D is
+    killed instead of waited for, so that it cannot slow the next measurement down."""
+    import pexpect  # type: ignore[import-untyped]
+
+    start = time.perf_counter()
+    child = pexpect.spawn(str(BIN), args, env=env, dimensions=(40, 120), timeout=90)
+    killed = False
+    try:
+        _until(child, PROMPT)
+        ready = time.perf_counter() - start
+        bound: float | None = None
+        if wait_bound and _until(child, "Assistant › ".encode(), quiet_ok=True) is not None:
+            bound = time.perf_counter() - start
+        child.sendcontrol("d")
+        if child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=90 if wait_bound else 1.0) == 1:
+            killed = child.terminate(force=True)
+    finally:
+        child.close(force=True)
+    if not killed and child.exitstatus not in (0, None):
+        raise BenchError(f"swarmchat {' '.join(args)} exited {child.exitstatus}")
+    return ready, bound
+
+
+def _until(child: Any, text: bytes, quiet_ok: bool = False) -> bytes | None:
+    import pexpect
+
+    while True:
+        index = child.expect([rb"\x1b\[6n", text, pexpect.EOF, pexpect.TIMEOUT])
+        if index == 0:
+            child.send(b"\x1b[1;1R")  # the terminal's answer: the cursor is at the top left
+        elif index == 1:
+            return text
+        else:
+            if quiet_ok:
+                return None
+            raise BenchError(f"no {text!r} before {'exit' if index == 2 else 'timeout'}: {child.before[-300:]!r}")
+
+
+def bench_repl(b: Bench) -> None:
+    store = FileStore(b.tmp / "repl")
+    bench_data.long_session(store, "long", 10_000, base_url=NOWHERE)
+    small = bench_data.conversation(4, seed=3)
+    store.write_new(bench_data.session_meta("small", small, datetime.now(UTC), base_url=NOWHERE), small)
+    env = b.env(store.root, TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    runs = 2 if b.quick else max(3, b.runs // 2)
+    cases = [
+        ("resume, 10,000 messages", ["resume", "long"]),
+        ("resume, 4 messages", ["resume", "small"]),
+        ("new (empty session)", ["new", "fresh", "--base-url", NOWHERE]),
+    ]
+    if b.quick:
+        cases = [cases[0], cases[2]]
+    for label, args in cases:
+        prompts, bound = [], []
+        for _ in range(runs):
+            first, agency = prompt_times(args, env, wait_bound=not b.quick)
+            prompts.append(first)
+            if agency is not None:
+                bound.append(agency)
+        b.add("repl", f"to a prompt that takes typing: {label}", ms(median(prompts)), "ms", below=500)
+        if bound:
+            b.add("repl", f"to the agency bound (name in prompt): {label}", ms(median(bound)), "ms",
+                  note="agency-swarm imported in the background")  # fmt: skip
+    if store.exists("fresh"):
+        raise BenchError("`new fresh` left a session behind without a message")
+
+
+# --- peak memory ---------------------------------------------------------------------------------------
+def peak_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(peak resident MB, seconds) of one child process, from its own rusage (wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise BenchError(f"{' '.join(cmd[1:])} exited {proc.returncode}: {err.read().decode()[-400:]}")
+        out.seek(0)
+        if b"echo: hi" not in out.read():
+            raise BenchError(f"{' '.join(cmd[1:])} did not print the reply")
+    return usage.ru_maxrss / 1024, elapsed  # ru_maxrss is in KiB on Linux
+
+
+def bench_memory(b: Bench, fake_url: str) -> None:
+    store = FileStore(b.tmp / "memory")
+    bench_data.long_session(store, "long", 10_000, base_url=fake_url)
+    env = b.env(store.root)
+    runs = 1 if b.quick else 2  # peak memory hardly varies; a resume -m on 10,000 messages takes ~20 s
+    empty, full, empty_t, full_t = [], [], [], []
+    for n in range(runs):
+        rss, took = peak_rss(sw("new", f"empty-{n}", "-m", "hi", "--base-url", fake_url), env)
+        empty.append(rss)
+        empty_t.append(took)
+        rss, took = peak_rss(sw("resume", "long", "-m", "hi"), env)
+        full.append(rss)
+        full_t.append(took)
+    b.add("memory", "peak RSS, new -m hi (empty session)", round(median(empty), 1), "MB")
+    b.add("memory", "peak RSS, resume -m hi (10,000 messages)", round(median(full), 1), "MB")
+    b.add("memory", "resume 10,000 - empty", round(median(full) - median(empty), 1), "MB", note="the history's cost")
+    b.add("memory", "wall, new -m hi (empty session)", ms(median(empty_t)), "ms", note="agency-swarm import included")
+    b.add("memory", "wall, resume -m hi (10,000 messages)", ms(median(full_t)), "ms")
+
+
+# --- time to first token ------------------------------------------------------------------------------
+def bench_ttft(b: Bench, fake: Any) -> None:
+    rounds = 8 if b.quick else 30
+    b.log("importing agency-swarm for the in-process time-to-first-token rounds")
+    first, whole = asyncio.run(_ttft_rounds(b, fake, rounds))
+    sw_first, bare_first = median(first["swarmchat"]), median(first["bare"])
+    b.add("ttft", "first token, swarmchat Binding.turn", ms(sw_first), "ms", note=f"{rounds} rounds")
+    b.add("ttft", "first token, bare agency.get_response_stream", ms(bare_first), "ms", note="same agency, same server")
+    b.add("ttft", "first token swarmchat / bare", round(sw_first / bare_first, 3), "x", below=1.10)
+    sw_whole, bare_whole = median(whole["swarmchat"]), median(whole["bare"])
+    b.add("ttft", "whole turn swarmchat / bare", round(sw_whole / bare_whole, 3), "x",
+          note=f"{ms(sw_whole):.0f} vs {ms(bare_whole):.0f} ms, saves included")  # fmt: skip
+
+
+async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    from swarmchat.agency import bind, configure_models, import_agency_swarm
+    from swarmchat.default_agency import create_agency
+    from swarmchat.events import TextDelta
+
+    import_agency_swarm()
+    store = FileStore(b.tmp / "ttft")
+    meta = SessionMeta.fresh("ttft", base_url=fake.url, model="fake-model")
+    session = store.open("ttft", create=meta)
+    try:
+        binding = bind(session.meta, session)
+        bare = create_agency()  # the same factory, no persistence
+        configure_models(bare, meta)
+
+        async def through_swarmchat(text: str) -> tuple[float, float]:
+            start = time.perf_counter()
+            first = None
+            async for event in binding.turn(text):
+                if first is None and isinstance(event, TextDelta):
+                    first = time.perf_counter() - start
+            if first is None:
+                raise BenchError("swarmchat's turn streamed no text")
+            return first, time.perf_counter() - start
+
+        async def bare_loop(text: str) -> tuple[float, float]:
+            start = time.perf_counter()
+            first = None
+            stream = bare.get_response_stream(text)
+            async for event in stream:
+                data = getattr(event, "data", None)
+                if first is None and getattr(data, "type", None) == "response.output_text.delta":
+                    first = time.perf_counter() - start
+            await stream.wait_final_result()
+            if first is None:
+                raise BenchError("the bare agency streamed no text")
+            return first, time.perf_counter() - start
+
+        runners = {"swarmchat": through_swarmchat, "bare": bare_loop}
+        first: dict[str, list[float]] = {k: [] for k in runners}
+        whole: dict[str, list[float]] = {k: [] for k in runners}
+        for warm in range(2):  # connections, lazy imports, caches
+            for run in runners.values():
+                await run(f"warm-up {warm}")
+        for r in range(rounds):
+            order = list(runners) if r % 2 == 0 else list(reversed(runners))
+            for key in order:
+                f, w = await runners[key](f"question {r}")
+                first[key].append(f)
+                whole[key].append(w)
+        stored = len(session.items())
+        if stored != 2 * (rounds + 2):
+            raise BenchError(f"swarmchat stored {stored} items, expected {2 * (rounds + 2)}")
+        return first, whole
+    finally:
+        session.close()
+
+
+# --- output -------------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def fmt(figure: Figure) -> str:
+    if figure.value is None:
+        return "n/a"
+    if figure.unit == "x":
+        return f"{figure.value:g}x"
+    if figure.unit == "ms":
+        return f"{figure.value:,.1f} ms" if figure.value < 100 else f"{figure.value:,.0f} ms"
+    return f"{figure.value:,.1f} {figure.unit}"
+
+
+def print_table(figures: list[Figure], header: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=header, title_justify="left", show_lines=False, pad_edge=False)
+    for column, justify in (("group", "left"), ("measure", "left"), ("figure", "right"), ("target", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("result")
+    table.add_column("note", style="dim")
+    previous = ""
+    for f in figures:
+        result = "" if f.ok is None else "[green]pass[/green]" if f.ok else "[red]FAIL[/red]"
+        table.add_row(f.group if f.group != previous else "", f.name, fmt(f), f.target, result, f.note)
+        previous = f.group
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=170)  # a file or a pipe: no wrapping of the rows
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="swarmchat speed benchmarks (issue 6)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
+    parser.add_argument("--quick", action="store_true", help="fewer runs (about a minute)")
+    parser.add_argument("--runs", type=int, help="runs per command timing (default 10, 3 with --quick)")
+    parser.add_argument("--only", help=f"comma-separated groups to run: {','.join(GROUPS)}")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (printed)")
+    args = parser.parse_args(argv)
+    groups = [g.strip() for g in args.only.split(",")] if args.only else list(GROUPS)
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
+    if not BIN.exists():
+        parser.error(f"{BIN} not found: install swarmchat in this venv (pip install -e .)")
+    runs = args.runs or (3 if args.quick else 10)
+    tmp = Path(tempfile.mkdtemp(prefix="swarmchat-bench-"))
+    bench = Bench(runs, args.quick, tmp, quiet=False)
+    started = time.perf_counter()
+    from fake_openai import FakeOpenAI, Reply
+
+    text = " ".join(f"word{i}" for i in range(120))
+    fake = FakeOpenAI(respond=lambda req: _reply(req, text, Reply)).start()
+    try:
+        for group in groups:
+            bench.log(f"{group} …")
+            t0 = time.perf_counter()
+            if group == "list":
+                bench_list(bench)
+            elif group == "commands":
+                bench_commands(bench)
+            elif group == "save":
+                bench_save(bench)
+            elif group == "repl":
+                bench_repl(bench)
+            elif group == "memory":
+                bench_memory(bench, fake.url)
+            elif group == "ttft":
+                bench_ttft(bench, fake)
+            bench.log(f"{group} done in {time.perf_counter() - t0:.1f}s")
+    finally:
+        fake.stop()
+        if args.keep:
+            print(f"data kept in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "runs": runs,
+        "quick": args.quick,
+        "seconds": round(elapsed, 1),
+        "figures": [asdict(f) for f in bench.figures],
+        "failed": [f.name for f in bench.figures if f.ok is False],
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    else:
+        m = report["machine"]
+        header = (
+            f"swarmchat benchmarks — {report['date']} — {m['cores']} cores, {m['cpu'] or m['platform']}, "
+            f"Python {m['python']} — medians of {runs} runs{' (quick)' if args.quick else ''}, {elapsed:.0f}s"
+        )
+        print_table(bench.figures, header)
+    return 0
+
+
+def _reply(request: Any, text: str, reply_cls: Any) -> Any:
+    """The model's answer: 'echo: hi' for the memory runs' -m hi, else a long reply in many small chunks."""
+    users = request.user_texts()
+    if users and users[-1] == "hi":
+        return reply_cls("echo: hi")
+    return reply_cls(text, chunks=60, delay=0.002)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
