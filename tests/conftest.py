@@ -44,6 +44,15 @@ def server() -> Iterator[object]:
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def one_error_line(stderr: str) -> str:
+    """The single `swarmchat: error: ...` line a failing command must print (and nothing else)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("swarmchat: error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
 @pytest.fixture
 def cli() -> Run:
     """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given."""

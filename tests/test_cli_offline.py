@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Run
+from conftest import Run, one_error_line
 
 from swarmchat.session import SessionMeta
 from swarmchat.store.files import FileStore
@@ -36,14 +36,6 @@ def snapshot(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
     }
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("swarmchat: error: "), stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def test_list_shows_name_title_agency_count(cli: Run, data_dir: Path) -> None:

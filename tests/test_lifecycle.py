@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Run
+from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI
-from test_cli_offline import one_error_line
 from test_store_contract import raw_state
 
 import swarmchat.store.files

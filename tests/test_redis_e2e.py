@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import ROOT, Run
+from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI, Reply, Request
 from redis_server import free_port
-from test_cli_offline import one_error_line
 from test_store_contract import raw_state
 
 from swarmchat.store import open_store

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from swarmchat.errors import NameTaken, SessionLocked, SessionNotFound, SwarmchatError
 from swarmchat.session import Item, SessionMeta
 
 
@@ -48,6 +50,9 @@ class OpenSession(Protocol):
     def end_turn(self, live: list[Item]) -> None:
         """Full check of the live list, then meta (count, title, time) updated."""
 
+    def write_all(self, items: list[Item]) -> None:
+        """Store a whole list at once into a session just created (fork, import)."""
+
     def update_meta(self, **changes: object) -> None:
         """Change settings such as recipient or model, written at once if the session exists."""
 
@@ -84,3 +89,27 @@ class SessionStore(Protocol):
     def list(self) -> list[Listed]:
         """Every session (damaged ones as BadSession). Last in the class: it shadows `list`."""
         ...
+
+
+def lock_refusal(name: str, creating: bool, holder: str, exists: Callable[[], bool]) -> SwarmchatError:
+    """Why `open` failed when another process holds the name's lock."""
+    if creating:
+        return NameTaken(name, f"in use by {holder}")
+    if not exists():
+        return SessionNotFound(name)
+    return SessionLocked(name, holder)
+
+
+class _Opens(Protocol):
+    def open(self, name: str, *, create: SessionMeta | None = None) -> OpenSession: ...
+
+
+class WritesNew:
+    """`write_new` for a store, built on its `open(create=...)` and the session's `write_all`."""
+
+    def write_new(self: _Opens, meta: SessionMeta, items: list[Item]) -> None:
+        session = self.open(meta.name, create=meta)
+        try:
+            session.write_all(items)
+        finally:
+            session.close()

@@ -13,11 +13,11 @@ import json
 import os
 from pathlib import Path
 
-from swarmchat.errors import CorruptSession, NameTaken, SessionLocked, SessionNotFound, StoreUnavailable
+from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, title_from
 from swarmchat.store import index
-from swarmchat.store.base import Listed, SearchHit
+from swarmchat.store.base import Listed, SearchHit, WritesNew, lock_refusal
 from swarmchat.store.filelock import FileLock
 from swarmchat.store.journal import Change, JournalError, Mirror, Replay, replay
 from swarmchat.store.search import search_items
@@ -46,7 +46,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class FileStore:
+class FileStore(WritesNew):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.sessions = root / "sessions"
@@ -118,11 +118,7 @@ class FileStore:
         self._ensure_dirs()
         lock = self._lock(name)
         if not lock.acquire():
-            if create is not None:
-                raise NameTaken(name, f"in use by {lock.holder()}")
-            if not self.meta_path(name).exists():
-                raise SessionNotFound(name)
-            raise SessionLocked(name, lock.holder())
+            raise lock_refusal(name, create is not None, lock.holder(), lambda: self.exists(name))
         try:
             if create is not None:
                 if self.meta_path(name).exists():
@@ -137,13 +133,6 @@ class FileStore:
         except BaseException:
             lock.release()
             raise
-
-    def write_new(self, meta: SessionMeta, items: list[Item]) -> None:
-        session = self.open(meta.name, create=meta)
-        try:
-            session.write_all(items)
-        finally:
-            session.close()
 
     def delete(self, name: str) -> None:
         name = validate_name(name)
@@ -193,7 +182,7 @@ class FileStore:
         self._ensure_dirs()
         lock = self._lock(name)
         if not lock.acquire():
-            raise SessionLocked(name, lock.holder())
+            raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
         return lock
 
 

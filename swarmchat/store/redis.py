@@ -27,10 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from swarmchat.errors import CorruptSession, NameTaken, SessionLocked, SessionNotFound, StoreUnavailable
+from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store.base import BadSession, Listed, SearchHit
+from swarmchat.store.base import BadSession, Listed, SearchHit, WritesNew, lock_refusal
 from swarmchat.store.filelock import holder_info, holder_line
 from swarmchat.store.files import check_replay, meta_bytes, parse_meta
 from swarmchat.store.journal import Change, Mirror, Replay
@@ -154,7 +154,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-class RedisStore:
+class RedisStore(WritesNew):
     def __init__(self, url: str, *, client: redis.Redis | None = None) -> None:
         self.location = redact(url)
         try:
@@ -250,11 +250,7 @@ class RedisStore:
         name = validate_name(name)
         lock = RedisLock(self, name)
         if not lock.acquire():
-            if create is not None:
-                raise NameTaken(name, f"in use by {lock.holder()}")
-            if not self.exists(name):
-                raise SessionNotFound(name)
-            raise SessionLocked(name, lock.holder())
+            raise lock_refusal(name, create is not None, lock.holder(), lambda: self.exists(name))
         try:
             if create is not None:
                 if self.exists(name):
@@ -269,13 +265,6 @@ class RedisStore:
         except BaseException:
             lock.release()
             raise
-
-    def write_new(self, meta: SessionMeta, items: list[Item]) -> None:
-        session = self.open(meta.name, create=meta)
-        try:
-            session.write_all(items)
-        finally:
-            session.close()
 
     def delete(self, name: str) -> None:
         name = validate_name(name)
@@ -319,9 +308,7 @@ class RedisStore:
     def _hold(self, name: str) -> RedisLock:
         lock = RedisLock(self, name)
         if not lock.acquire():
-            if not self.exists(name):
-                raise SessionNotFound(name)
-            raise SessionLocked(name, lock.holder())
+            raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
         return lock
 
     def list(self) -> list[Listed]:
