@@ -146,6 +146,14 @@ def bench_list(b: Bench) -> None:
         b.add("list", f"list {label} / python -c pass", round(median(warm) / baseline, 1), "x")
         json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(max(1, runs // 3))]
         b.add("list", f"list --json, {label} sessions (all rows)", ms(median(json_runs)), "ms")
+        searches = [wall(sw("search", "tokyo berlin"), env, expect=b"tokyo berlin") for _ in range(max(1, runs // 3))]
+        b.add(
+            "list",
+            f"search, {label} sessions (reads every history)",
+            ms(median(searches)),
+            "ms",
+            below=500 if count == 1_000 else None,
+        )
         if llm is None:
             continue
         try:

@@ -409,9 +409,11 @@ def search(
     """Find sessions whose messages contain TEXT."""
     from dataclasses import asdict
 
+    from swarmchat.store.search import search_sessions
+
     if not text.strip():
         raise UsageError("search needs some text to look for, e.g. swarmchat search 'hotel'")
-    hits = _store().search(text)
+    hits = search_sessions(_store(), text)
     if as_json:
         sys.stdout.write(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1) + "\n")
         return

@@ -483,6 +483,10 @@ def test_a_damaged_session_is_listed_as_such_refused_and_never_rewritten(case: s
     assert problem in entries["bad"]["damaged"] and entries["bad"]["location"] == broken, entries["bad"]
     assert entries["good"]["message_count"] == len(finished(1))
 
+    found = cli("search", "question 0", "--json")  # the others are still searched; the bad one is skipped
+    assert found.returncode == 0, found.stderr
+    assert {hit["name"] for hit in json.loads(found.stdout)} == {"good"}
+
     no_model = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}  # should a refusal fail, no real API is reached
     for args in (
         ["show", "bad"],

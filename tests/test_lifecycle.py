@@ -345,10 +345,13 @@ def test_import_of_a_bad_file_is_one_line_and_stores_nothing(
 # --- search ----------------------------------------------------------------------------------------------
 
 
-def test_search_finds_the_matching_line_in_the_right_session(cli: Run, store_url: str) -> None:
-    make(store_url, "trip", "Where to stay?\nthe LISBON hotel is booked\nwhat else", "flights")
+def test_search_finds_the_matching_line_in_the_right_session(
+    cli: Run, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hits come grouped by session, the most recently used first (not by name)."""
+    make_aged(monkeypatch, store_url, "poem", 9, "a haiku about Lisbon trams")
     make(store_url, "work", "quarterly report")
-    make(store_url, "poem", "a haiku about Lisbon trams")
+    make(store_url, "trip", "Where to stay?\nthe LISBON hotel is booked\nwhat else", "flights")
 
     out = cli("search", "lisbon")
     assert out.returncode == 0, out.stderr
@@ -361,11 +364,14 @@ def test_search_finds_the_matching_line_in_the_right_session(cli: Run, store_url
 
     hits = json.loads(cli("search", "lisbon", "--json").stdout)
     assert [(h["name"], h["title"], h["role"], h["line"]) for h in hits] == [
-        ("poem", "a haiku about Lisbon trams", "user", "a haiku about Lisbon trams"),
-        ("poem", "a haiku about Lisbon trams", "Assistant", "reply to a haiku about Lisbon trams"),
         ("trip", "Where to stay? the LISBON hotel is booked what else", "user", "the LISBON hotel is booked"),
         ("trip", "Where to stay? the LISBON hotel is booked what else", "Assistant", "the LISBON hotel is booked"),
+        ("poem", "a haiku about Lisbon trams", "user", "a haiku about Lisbon trams"),
+        ("poem", "a haiku about Lisbon trams", "Assistant", "reply to a haiku about Lisbon trams"),
     ]
+    assert lines.index("trip  Where to stay? the LISBON hotel is booked what else") < lines.index(
+        "poem  a haiku about Lisbon trams"
+    )
 
 
 def test_search_without_a_match_says_so_and_succeeds(cli: Run, store_url: str) -> None:

@@ -172,3 +172,17 @@ def test_an_unreachable_redis_is_one_clear_line_and_exit_1(cli: Run, server: Fak
         assert time.monotonic() - started < 20, args  # refused, not hung
     assert server.requests == []  # no message was sent without a place to keep it
     assert not data_dir.exists()  # and nothing fell back to the file store
+
+
+def test_a_redis_url_without_the_redis_package_is_one_clear_line(cli: Run, tmp_path: Path, data_dir: Path) -> None:
+    """swarmchat installed without its `redis` extra: SWARMCHAT_STORE=redis://... names the fix."""
+    hide = tmp_path / "no-redis"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['redis'] = None  # as if not installed\n")
+    env = {"SWARMCHAT_STORE": "redis://127.0.0.1:9/0", "PYTHONPATH": str(hide)}
+    for args in [("list",), ("new", "x", "-m", "hello"), ("show", "x")]:
+        out = cli(*args, env=env)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        line = one_error_line(out.stderr)
+        assert "redis package is not installed" in line and "pip install 'swarmchat[redis]'" in line, line
+    assert not data_dir.exists()  # nothing fell back to the file store

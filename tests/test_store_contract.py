@@ -17,6 +17,7 @@ from swarmchat.errors import CorruptSession, InvalidName, NameTaken, SessionLock
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import BadSession, SessionStore, open_store
 from swarmchat.store.redis import log_key, meta_key
+from swarmchat.store.search import search_sessions
 
 
 def msg(role: str, text: str, n: int = 0) -> Item:
@@ -237,7 +238,7 @@ def test_a_newer_schema_is_refused_with_upgrade_advice(store_url: str, store: Se
 def test_search_finds_the_matching_line(store: SessionStore) -> None:
     store.write_new(SessionMeta.fresh("trip"), [msg("user", "plan\nthe Lisbon trip"), msg("assistant", "sure")])
     store.write_new(SessionMeta.fresh("code"), turns(1))
-    hits = store.search("lisbon")
+    hits = search_sessions(store, "lisbon")
     assert [(h.name, h.role, h.line) for h in hits] == [("trip", "user", "the Lisbon trip")]
 
 

@@ -23,7 +23,17 @@ def open_store(url: str | None = None) -> SessionStore:
     """The store named by `url` or SWARMCHAT_STORE (redis://, rediss://), else the file store."""
     url = url if url is not None else os.environ.get("SWARMCHAT_STORE", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from swarmchat.store.redis import RedisStore
+        try:
+            from swarmchat.store.redis import RedisStore
+        except ModuleNotFoundError as exc:
+            if exc.name != "redis":
+                raise
+            from swarmchat.errors import UsageError
+
+            raise UsageError(
+                "SWARMCHAT_STORE is a Redis URL but the redis package is not installed; "
+                "run: pip install 'swarmchat[redis]'"
+            ) from None
 
         return RedisStore(url)
     from swarmchat.store.files import FileStore

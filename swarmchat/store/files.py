@@ -17,10 +17,9 @@ from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUn
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, title_from
 from swarmchat.store import index
-from swarmchat.store.base import Listed, SearchHit, WritesNew, lock_refusal
+from swarmchat.store.base import Listed, WritesNew, lock_refusal
 from swarmchat.store.filelock import FileLock
 from swarmchat.store.journal import Change, JournalError, Mirror, Replay, replay
-from swarmchat.store.search import search_items
 
 COMPACT_AFTER_LINES = 200
 
@@ -101,16 +100,6 @@ class FileStore(WritesNew):
         except FileNotFoundError:
             data = b""
         return check_replay(meta, str(path), data), data
-
-    def search(self, text: str) -> list[SearchHit]:
-        hits: list[SearchHit] = []
-        for name in self.names():
-            try:
-                meta, items = self.read(name)
-            except CorruptSession:
-                continue
-            hits.extend(search_items(meta, items, text))
-        return hits
 
     # writing ------------------------------------------------------------------------------
     def open(self, name: str, *, create: SessionMeta | None = None) -> FileSession:

@@ -30,11 +30,10 @@ import redis
 from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store.base import BadSession, Listed, SearchHit, WritesNew, lock_refusal
+from swarmchat.store.base import BadSession, Listed, WritesNew, lock_refusal
 from swarmchat.store.filelock import holder_info, holder_line
 from swarmchat.store.files import check_replay, meta_bytes, parse_meta
 from swarmchat.store.journal import Change, Mirror, Replay
-from swarmchat.store.search import search_items
 
 PREFIX = "swarmchat"
 INDEX = f"{PREFIX}:sessions"
@@ -234,16 +233,6 @@ class RedisStore(WritesNew):
 
     def _where(self, key: str) -> str:
         return f"{self.location} key {key}"
-
-    def search(self, text: str) -> list[SearchHit]:
-        hits: list[SearchHit] = []
-        for name in self.names():
-            try:
-                meta, items = self.read(name)
-            except (CorruptSession, SessionNotFound):
-                continue
-            hits.extend(search_items(meta, items, text))
-        return hits
 
     # writing ------------------------------------------------------------------------------
     def open(self, name: str, *, create: SessionMeta | None = None) -> RedisSession:

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from swarmchat.errors import CorruptSession, SessionNotFound
 from swarmchat.session import Item, SessionMeta, item_text
-from swarmchat.store.base import SearchHit
+from swarmchat.store.base import SearchHit, SessionStore
 
 LINE_CHARS = 120
+
+
+def search_sessions(store: SessionStore, text: str) -> list[SearchHit]:
+    """Every message containing `text`, most recently used session first; damaged sessions skipped
+    (`list` marks them)."""
+    metas = [m for m in store.list() if isinstance(m, SessionMeta)]
+    hits: list[SearchHit] = []
+    for listed in sorted(metas, key=lambda m: m.updated_at, reverse=True):
+        try:
+            meta, items = store.read(listed.name)
+        except (CorruptSession, SessionNotFound):  # damaged, or deleted since it was listed
+            continue
+        hits.extend(search_items(meta, items, text))
+    return hits
 
 
 def search_items(meta: SessionMeta, items: list[Item], text: str) -> list[SearchHit]:
