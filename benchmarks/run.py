@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import platform
-import random
 import shutil
 import socket
 import statistics
@@ -91,6 +90,7 @@ class Bench:
 
     def env(self, data: Path, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SWARMCHAT_", "OPENAI_"))}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure what an install runs: cached bytecode
         env.update(
             SWARMCHAT_DATA_DIR=str(data),
             OPENAI_API_KEY="sk-bench-not-real",
@@ -138,11 +138,24 @@ def bench_list(b: Bench) -> None:
         bench_data.many_sessions(data, count)
         b.log(f"{count:,} sessions written in {time.perf_counter() - t0:.1f}s")
         env = b.env(data)
+        settled = time.time() - 3600  # written a while ago, as a user's sessions are
+        os.utime(data / "sessions", (settled, settled))
         cold = wall(sw("list"), env, expect=b"chat-")  # builds index.json
         warm = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(runs)]
         label = f"{count:,}"
         b.add("list", f"list, {label} sessions (warm)", ms(median(warm)), "ms", below=target)
         b.add("list", f"list, {label} sessions (cold: builds index.json)", ms(cold), "ms", note="first run")
+        changed = []
+        for _ in range(max(1, runs // 3)):
+            os.utime(data / "sessions")  # as after a turn: the directory moved, so every session is checked
+            changed.append(wall(sw("list"), env, expect=b"older sessions not shown"))
+        b.add(
+            "list",
+            f"list, {label} sessions, just after a change",
+            ms(median(changed)),
+            "ms",
+            note="stats every session",
+        )
         b.add("list", f"list {label} / python -c pass", round(median(warm) / baseline, 1), "x")
         json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(max(1, runs // 3))]
         b.add("list", f"list --json, {label} sessions (all rows)", ms(median(json_runs)), "ms")
@@ -169,51 +182,58 @@ def bench_list(b: Bench) -> None:
 
 
 def llm_available() -> str | None:
-    """The `llm` CLI, if installed in this environment (it is never installed by the benchmark)."""
-    try:
-        import llm  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return None
-    return shutil.which("llm")
+    """Simon Willison's `llm` CLI: SWARMCHAT_BENCH_LLM or `llm` on PATH (the benchmark never installs it;
+    `python3 -m venv /tmp/llm && /tmp/llm/bin/pip install llm`, then PATH=/tmp/llm/bin:$PATH)."""
+    return os.environ.get("SWARMCHAT_BENCH_LLM") or shutil.which("llm")
+
+
+# Run by the interpreter of the `llm` script: creates its logs.db with its own migrations and fills it.
+LLM_POPULATE = r"""
+import datetime, random, sys
+import sqlite_utils
+from llm.migrations import migrate
+
+db = sqlite_utils.Database(sys.argv[1])
+migrate(db)
+count, rng = int(sys.argv[2]), random.Random(int(sys.argv[2]))
+words = "agency agent model session journal token stream reply research summary budget hotel".split()
+columns = {c.name for c in db["responses"].columns}
+conv_columns = {c.name for c in db["conversations"].columns}
+conversations, responses = [], []
+for n in range(count):
+    cid = f"01conv{n:020d}"
+    conversation = {"id": cid, "name": f"chat {n}", "model": "gpt-4o"}
+    conversations.append({k: v for k, v in conversation.items() if k in conv_columns})
+    for turn in range(2):
+        row = {
+            "id": f"01resp{n:016d}{turn}", "model": "gpt-4o", "prompt": f"question {n} {turn}", "system": None,
+            "prompt_json": None, "options_json": "{}", "response": " ".join(rng.choice(words) for _ in range(40)),
+            "response_json": None, "conversation_id": cid, "duration_ms": 800,
+            "datetime_utc": datetime.datetime.now(datetime.UTC).isoformat(),
+        }
+        responses.append({k: v for k, v in row.items() if k in columns})
+db["conversations"].insert_all(conversations)
+db["responses"].insert_all(responses)
+"""
+
+
+def _interpreter(script: str) -> str:
+    """The Python that runs a console script (its #! line)."""
+    with open(script, "rb") as f:
+        first = f.readline().decode().strip()
+    if not first.startswith("#!"):
+        raise BenchError(f"{script} is not a Python console script")
+    return first[2:].strip()
 
 
 def bench_llm(b: Bench, count: int, binary: str) -> float:
     """`llm logs list -n 1` over `count` conversations of two responses each, in a private LLM_USER_PATH."""
-    import sqlite_utils  # type: ignore[import-not-found]
-    from llm.migrations import migrate  # type: ignore[import-not-found]
-
     home = b.tmp / f"llm-{count}"
     home.mkdir()
-    db = sqlite_utils.Database(home / "logs.db")
-    migrate(db)
-    columns = {c.name for c in db["responses"].columns}
-    conv_columns = {c.name for c in db["conversations"].columns}
-    conversations, responses = [], []
-    rng = random.Random(count)
-    for n in range(count):
-        cid = f"01conv{n:020d}"
-        conversations.append({k: v for k, v in {"id": cid, "name": f"chat {n}", "model": "gpt-4o"}.items()
-                              if k in conv_columns})  # fmt: skip
-        for turn in range(2):
-            row = {
-                "id": f"01resp{n:016d}{turn}",
-                "model": "gpt-4o",
-                "prompt": f"question {n} {turn}",
-                "system": None,
-                "prompt_json": None,
-                "options_json": "{}",
-                "response": bench_data.sentence(rng, 40),
-                "response_json": None,
-                "conversation_id": cid,
-                "duration_ms": 800,
-                "datetime_utc": datetime.now(UTC).isoformat(),
-            }
-            responses.append({k: v for k, v in row.items() if k in columns})
-    db["conversations"].insert_all(conversations)
-    db["responses"].insert_all(responses)
+    subprocess.run([_interpreter(binary), "-c", LLM_POPULATE, str(home / "logs.db"), str(count)], check=True)
     env = b.env(b.tmp, LLM_USER_PATH=str(home))
-    wall([binary, "logs", "list", "-n", "1"], env)
-    return median([wall([binary, "logs", "list", "-n", "1"], env) for _ in range(b.runs)])
+    wall([binary, "logs", "list", "-n", "1"], env, expect=b"question")
+    return median([wall([binary, "logs", "list", "-n", "1"], env, expect=b"question") for _ in range(b.runs)])
 
 
 # --- show / delete / rename --------------------------------------------------------------------------

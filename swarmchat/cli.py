@@ -238,26 +238,29 @@ def list_(
 ) -> None:
     """List sessions, most recently used first."""
     _short_lived()
-    from swarmchat.store import BadSession
+    from swarmchat.store.base import BadSession, newest_first
 
-    listed = _store().list()
-    listed.sort(key=lambda m: "" if isinstance(m, BadSession) else m.updated_at, reverse=True)
+    store = _store()
+    if as_json or all_:
+        listed = store.list()
+        shown, total = newest_first(listed, len(listed))
+    else:
+        shown, total = store.recent(50)  # checks only the rows it shows
     if as_json:
         rows = [
             {"name": m.name, "damaged": m.problem, "location": m.location}
             if isinstance(m, BadSession)
             else {k: v for k, v in m.to_dict().items() if k != "journal_seq"}
-            for m in listed
+            for m in shown
         ]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
-    if not listed:
+    if not shown:
         typer.echo("no sessions yet; start one with 'swarmchat new'")
         return
     from swarmchat.render import session_table
 
-    shown = listed if all_ else listed[:50]
-    session_table(shown, len(listed))
+    session_table(shown, total)
 
 
 class Format(StrEnum):

@@ -84,9 +84,20 @@ class SessionStore(Protocol):
 
     def rename(self, old: str, new: str) -> None: ...
 
+    def recent(self, count: int) -> tuple[list[Listed], int]:
+        """The `count` most recently used sessions, newest first, then every damaged one; and how many
+        sessions there are in all."""
+        ...
+
     def list(self) -> list[Listed]:
         """Every session (damaged ones as BadSession). Last in the class: it shadows `list`."""
         ...
+
+
+def newest_first(listed: list[Listed], count: int) -> tuple[list[Listed], int]:
+    """`recent` from a whole listing: the `count` newest sessions, then every damaged one; the total."""
+    good = sorted((m for m in listed if isinstance(m, SessionMeta)), key=lambda m: m.updated_at, reverse=True)
+    return [*good[:count], *(m for m in listed if isinstance(m, BadSession))], len(listed)
 
 
 def lock_refusal(name: str, creating: bool, holder: str, exists: Callable[[], bool]) -> SwarmchatError:

@@ -163,6 +163,9 @@ class FileStore(WritesNew):
         finally:
             src_lock.release()
 
+    def recent(self, count: int) -> tuple[list[Listed], int]:
+        return index.recent(self, count)
+
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
         return index.listing(self)
 

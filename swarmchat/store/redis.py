@@ -30,7 +30,7 @@ import redis
 from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store.base import BadSession, Listed, WritesNew, lock_refusal
+from swarmchat.store.base import BadSession, Listed, WritesNew, lock_refusal, newest_first
 from swarmchat.store.filelock import holder_info, holder_line
 from swarmchat.store.files import check_replay, meta_bytes, parse_meta
 from swarmchat.store.journal import Change, Mirror, Replay
@@ -299,6 +299,9 @@ class RedisStore(WritesNew):
         if not lock.acquire():
             raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
         return lock
+
+    def recent(self, count: int) -> tuple[list[Listed], int]:
+        return newest_first(self.list(), count)
 
     def list(self) -> list[Listed]:
         names = self.names()

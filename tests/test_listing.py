@@ -1,0 +1,132 @@
+"""The file store's listing cache (index.json): `list` shows what the files hold, checks only the rows it
+shows while nothing was created, renamed or deleted, and keeps damaged sessions in view."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Run
+
+import swarmchat.store.files
+import swarmchat.store.index as index
+from swarmchat.session import Item, SessionMeta
+from swarmchat.store import BadSession
+from swarmchat.store.files import FileStore
+
+HOUR_AGO = time.time() - 3600
+
+
+def chat(text: str) -> list[Item]:
+    return [
+        {"role": "user", "content": text, "agent": "Assistant", "callerAgent": None},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}], "agent": "A"},
+    ]
+
+
+def sessions(data_dir: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> FileStore:
+    """`count` sessions, s00 the oldest; the sessions dir then dated an hour back, as if settled long ago."""
+    store = FileStore(data_dir)
+    start = datetime.now(UTC) - timedelta(days=count)
+    for n in range(count):
+        stamp = (start + timedelta(days=n)).isoformat(timespec="milliseconds")
+        with monkeypatch.context() as patch:
+            patch.setattr(swarmchat.store.files, "now_iso", lambda stamp=stamp: stamp)
+            store.write_new(SessionMeta(name=f"s{n:02d}", created_at=stamp, updated_at=stamp), chat(f"topic {n}"))
+    settle(store)
+    return store
+
+
+def settle(store: FileStore) -> None:
+    os.utime(store.sessions, (HOUR_AGO, HOUR_AGO))
+
+
+def names(listed: list[object]) -> list[str]:
+    return [getattr(m, "name", "?") for m in listed]
+
+
+def count_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    checked: list[str] = []
+    real = index._file_sig
+
+    def spy(store: FileStore, name: str) -> list[int]:
+        checked.append(name)
+        return real(store, name)
+
+    monkeypatch.setattr(index, "_file_sig", spy)
+    return checked
+
+
+def test_recent_checks_only_the_rows_it_shows_once_the_directory_is_settled(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = sessions(data_dir, 60, monkeypatch)
+    newest = [f"s{n:02d}" for n in range(59, 9, -1)]
+    shown, total = store.recent(50)  # the first listing reads everything and trusts the settled directory
+    assert (names(shown), total) == (newest, 60)
+    assert json.loads((data_dir / "index.json").read_text())["dir"] is not None
+
+    checked = count_checks(monkeypatch)
+    shown, total = store.recent(50)
+    assert (names(shown), total) == (newest, 60)
+    assert sorted(checked) == sorted(newest)  # 50 rows checked, not 60 sessions
+
+    # changed in place (no rename: the directory does not move): a shown row is still seen to change
+    (store.journal_path("s59")).write_bytes(b"garbage\n")
+    meta = json.loads(store.meta_path("s58").read_text())
+    store.meta_path("s58").write_text(json.dumps({**meta, "title": "renamed by hand"}))
+    shown, _ = store.recent(50)
+    assert next(m.title for m in shown if isinstance(m, SessionMeta)) == "renamed by hand"
+    assert isinstance(shown[-1], BadSession) and shown[-1].name == "s59"
+    assert "line 1" in shown[-1].problem
+    assert store.recent(50)[0] == shown  # and the cache now holds what was seen
+
+
+def test_a_created_renamed_or_deleted_session_is_seen_at_once(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sessions(data_dir, 55, monkeypatch)
+    store.recent(50)
+    store.write_new(SessionMeta.fresh("fresh"), chat("new topic"))
+    assert names(store.recent(50)[0])[:2] == ["fresh", "s54"]
+    # changed a moment ago, the directory could change again within its timestamp's granularity unseen
+    assert json.loads((data_dir / "index.json").read_text())["dir"] is None
+    store.rename("s54", "moved")
+    store.delete("s53")
+    shown, total = store.recent(50)
+    assert names(shown)[:3] == ["fresh", "moved", "s52"] and total == 55
+    settle(store)
+    assert store.recent(50) == (shown, total)
+    assert store.recent(3) == (shown[:3], total)
+
+
+def test_damaged_sessions_are_listed_however_old(cli: Run, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sessions(data_dir, 55, monkeypatch)
+    store.meta_path("s00").write_bytes(b"{")  # the oldest: far below the 50 rows shown
+    for _ in range(2):  # the first run reads everything, the second trusts the cache
+        out = cli("list", env={"COLUMNS": "120"})
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert lines[1].startswith("s54") and lines[50].startswith("s05")
+        assert lines[51].startswith("s00") and "damaged: not valid JSON" in lines[51]
+        assert lines[52] == "… 4 older sessions not shown (use --all)"
+    every = cli("list", "--all").stdout.splitlines()
+    assert len(every) == 56 and every[-1].startswith("s00") and every[-2].startswith("s01")
+    rows = json.loads(cli("list", "--json").stdout)
+    assert len(rows) == 55 and rows[-1]["name"] == "s00" and "damaged" in rows[-1]
+
+
+def test_a_lost_stale_or_hand_edited_cache_only_costs_time(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = sessions(data_dir, 5, monkeypatch)
+    expected = store.recent(50)
+    cache = data_dir / "index.json"
+    for damage in (b"", b"{not json", json.dumps({"version": index.INDEX_VERSION}).encode()):
+        cache.write_bytes(damage)
+        assert store.recent(50) == expected
+    data = json.loads(cache.read_text())
+    data["sessions"]["s04"] = data["sessions"]["s04"][:8]  # cut short, its signature intact
+    cache.write_text(json.dumps(data))
+    assert store.recent(50) == expected
+    assert store.list() and store.recent(50) == expected
