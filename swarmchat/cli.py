@@ -208,16 +208,15 @@ def resume(
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
     from swarmchat import chat
-    from swarmchat.errors import SessionNotFound
     from swarmchat.session import SessionMeta
 
     store = _store()
     text = _message_text(message)
     if name is None:
-        recent = sorted((m for m in store.list() if isinstance(m, SessionMeta)), key=lambda m: m.updated_at)
-        if not recent:
-            raise SessionNotFound("(most recent)")
-        name = recent[-1].name
+        newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
+        if not newest:
+            raise UsageError("there is no session to resume yet; start one with 'swarmchat new'")
+        name = newest[0].name
     _run_chat(chat, store, name, create=None, agency=agency, text=text)
 
 

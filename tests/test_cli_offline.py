@@ -59,6 +59,13 @@ def test_list_empty_says_how_to_start(cli: Run) -> None:
     assert out.returncode == 0 and "swarmchat new" in out.stdout
 
 
+def test_resume_without_a_name_or_any_session_says_how_to_start(cli: Run, data_dir: Path) -> None:
+    out = cli("resume", "-m", "hello")
+    assert out.returncode == 2
+    assert "no session to resume yet" in one_error_line(out.stderr) and "swarmchat new" in out.stderr
+    assert snapshot(data_dir) == {}
+
+
 def test_show_prints_transcript_as_markdown_and_json(cli: Run, data_dir: Path) -> None:
     make_session(data_dir, "alpha", "first question", "second question")
     md = cli("show", "alpha")
