@@ -36,6 +36,7 @@ from swarmchat.render import show_entries
 from swarmchat.session import Item, SessionMeta, item_text
 from swarmchat.store import OpenSession, SessionStore, data_dir
 from swarmchat.stream_view import TurnView, error_line
+from swarmchat.terminal_modes import streaming_input
 from swarmchat.transcript import turns
 
 if TYPE_CHECKING:
@@ -269,7 +270,8 @@ class Repl:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, task.cancel)
         try:
-            return await task
+            with streaming_input():
+                return await task
         except asyncio.CancelledError:
             return None
         except AgencyLoadError:
@@ -496,4 +498,5 @@ def cost_line(model: str, usage: Usage) -> str:
     prices = price_per_token(model)
     if prices is None:
         return f"unknown (no price for '{model}' in agency-swarm's table)"
-    return f"${usage.input_tokens * prices[0] + usage.output_tokens * prices[1]:.4f}"
+    cost = usage.input_tokens * prices[0] + usage.output_tokens * prices[1]
+    return f"${cost:.4f}" if cost >= 0.01 else f"${cost:.6f}"  # a few turns cost fractions of a cent

@@ -117,18 +117,24 @@ def test_ctrl_c_mid_stream_keeps_the_partial_reply(term, server: FakeOpenAI) -> 
     t.prompt()
     t.line("tell me a long story")
     t.expect("word10")
+    t.child.send("shorter ")  # typed ahead: not echoed into the reply, waiting at the next prompt
     t.child.sendintr()
     sent = time.monotonic()
     t.expect("[interrupted]")
     t.prompt()
     assert time.monotonic() - sent < 2.0
+    shown = [ln for ln in t.scrollback() if ln.startswith("word")]
+    assert len([ln for ln in shown if ln.startswith("word0 ")]) == 1, "\n".join(shown)  # drawn once
+    assert " ".join(shown).split() == [f"word{n}" for n in range(len(" ".join(shown).split()))]
+    assert "^C" not in t.text
     history = roles("long")
     assert history[0] == ("user", "tell me a long story")
     assert history[1][0] == "assistant" and history[1][1].startswith("word0 word1") and "[interrupted]" in history[1][1]
     assert "word399" not in history[1][1]
 
+    assert "shorter" not in " ".join(shown)
     server.push(Reply("Back to you."))
-    t.line("shorter please")
+    t.line("please")
     t.expect("Back to you.")
     t.prompt()
     t.exit()
@@ -276,9 +282,11 @@ def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path
     t.prompt()
 
     t.line("/status")
-    screen = t.expect("cost")
+    # one turn of 12 input and 7 output tokens, at gpt-4o's prices in agency-swarm's table
+    screen = t.expect(re.compile(r"cost \(this run\)\s+\$0\.000100\b"))
     t.prompt()
     assert "gpt-4o" in screen and re.search(r"messages\s+2", screen)
+    assert re.search(r"tokens \(this run\)\s+12 in, 7 out", screen), screen
 
     t.line("/model other-model")
     t.expect("every agent now uses")
