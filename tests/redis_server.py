@@ -12,8 +12,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import redis
 
 
 def free_port() -> int:
@@ -23,36 +27,64 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, tls: bool = False, password: str | None = None) -> None:
+        """Plain: redis://127.0.0.1:PORT/0. With `tls`: TLS only, with a certificate for 127.0.0.1 from a
+        throwaway CA (`ca_file`); the URL is rediss://[:PASSWORD@]127.0.0.1:PORT/0?ssl_ca_certs=CA."""
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed (apt-get install redis-server); the Redis tests need it")
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(
-            [*args, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
+        self.client_options: dict[str, object] = {"host": "127.0.0.1", "port": self.port, "password": password}
+        auth = f":{password}@" if password else ""
+        args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+        if password:
+            args += ["--requirepass", password]
+        if tls:
+            import trustme
+
+            ca = trustme.CA()
+            self.ca_file = workdir / "ca.pem"
+            ca.cert_pem.write_to_path(str(self.ca_file))
+            issued = ca.issue_cert("127.0.0.1")
+            cert, key = workdir / "cert.pem", workdir / "key.pem"
+            issued.cert_chain_pems[0].write_to_path(str(cert))
+            issued.private_key_pem.write_to_path(str(key))
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert)]
+            args += ["--tls-key-file", str(key), "--tls-ca-cert-file", str(self.ca_file), "--tls-auth-clients", "no"]
+            self.client_options.update(ssl=True, ssl_ca_certs=str(self.ca_file))
+            self.url = f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca_file}"
+        else:
+            args += ["--port", str(self.port)]
+            self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.log = workdir / "redis.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         self._wait()
+
+    def client(self) -> redis.Redis:
+        import redis
+
+        return redis.Redis(**self.client_options)  # type: ignore[arg-type]
 
     def _wait(self) -> None:
         import redis
 
-        client = redis.Redis(port=self.port)
+        client = self.client()
         deadline = time.monotonic() + 15
         while True:
             try:
                 client.ping()
                 return
             except redis.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
+                if self.proc.poll() is not None:
+                    said = self.log.read_text(errors="replace")[-2000:]
+                    pytest.fail(f"redis-server did not start on port {self.port}: {said}")
+                if time.monotonic() > deadline:
                     pytest.fail(f"redis-server did not start on port {self.port}")
                 time.sleep(0.05)
 
     def flush(self) -> None:
-        import redis
-
-        redis.Redis(port=self.port).flushall()
+        self.client().flushall()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -76,3 +108,13 @@ def redis_url(redis_server: RedisServer) -> str:
     """The URL of an empty Redis database."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def tls_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A second redis-server that speaks only TLS and wants a password (what rediss:// URLs point at)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis-tls"), tls=True, password="s3cret")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@ session; a Redis that cannot be reached."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 import redis
 from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI, Reply, Request
-from redis_server import free_port
+from redis_server import RedisServer, free_port
 from test_store_contract import raw_state
 
 from swarmchat.store import open_store
@@ -186,3 +187,33 @@ def test_a_redis_url_without_the_redis_package_is_one_clear_line(cli: Run, tmp_p
         line = one_error_line(out.stderr)
         assert "redis package is not installed" in line and "pip install 'swarmchat[redis]'" in line, line
     assert not data_dir.exists()  # nothing fell back to the file store
+
+
+def test_a_rediss_url_with_a_password_works_end_to_end(
+    cli: Run, server: FakeOpenAI, tls_redis_server: RedisServer, data_dir: Path
+) -> None:
+    """rediss:// (TLS, the server's certificate checked against the CA the URL names) and a password."""
+    tls_redis_server.flush()
+    env = {"SWARMCHAT_STORE": tls_redis_server.url}
+    first = cli("new", "secure", "--base-url", server.url, "-m", "over TLS", env=env)
+    assert first.returncode == 0, first.stderr
+    again = cli("resume", "secure", "-m", "still there?", env=env)
+    assert again.returncode == 0, again.stderr
+    assert server.last.user_texts() == ["over TLS", "still there?"]
+    rows = json.loads(cli("list", "--json", env=env).stdout)
+    assert [(r["name"], r["message_count"]) for r in rows] == [("secure", 4)]
+    assert tls_redis_server.client().exists(meta_key("secure"))
+    assert not data_dir.exists()
+
+    untrusted = tls_redis_server.url.split("?")[0]  # the system's CAs do not know this certificate
+    plain = untrusted.replace("rediss://", "redis://")  # a TLS server spoken to in the clear
+    for url, words in (
+        (plain, "cannot reach Redis"),
+        (untrusted, "certificate"),
+        (tls_redis_server.url.replace("ssl_ca_certs", "ssl_ca_cert"), "unknown option 'ssl_ca_cert'"),
+        (tls_redis_server.url.replace("rediss://", "redis://"), "unknown option 'ssl_ca_certs'"),  # not for TLS
+    ):
+        out = cli("list", env={"SWARMCHAT_STORE": url})
+        assert out.returncode == 1, (url, out.stdout, out.stderr)
+        line = one_error_line(out.stderr)
+        assert words in line and "s3cret" not in out.stderr, line

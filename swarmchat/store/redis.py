@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import json
 import os
+import re
 import secrets
 import socket
 import threading
@@ -160,9 +161,13 @@ class RedisStore(WritesNew):
             self.client = client or redis.Redis.from_url(
                 url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
             )
-        except ValueError as exc:
+            pool = self.client.connection_pool
+            pool.connection_class(**pool.connection_kwargs)  # an unknown ?option fails here, not mid-command
+        except (ValueError, TypeError) as exc:
+            unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+            problem = f"unknown option '{unknown[1]}'" if unknown else _first_line(exc)
             raise StoreUnavailable(
-                f"SWARMCHAT_STORE is not a usable Redis URL ({exc}); e.g. redis://host:6379/0"
+                f"SWARMCHAT_STORE is not a usable Redis URL ({problem}); e.g. redis://host:6379/0"
             ) from None
         self._write = self.client.register_script(_WRITE)
         self._renew = self.client.register_script(_RENEW)
