@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
+import swarmchat.store.files
+import swarmchat.store.redis
 from swarmchat.errors import CorruptSession, InvalidName, NameTaken, SessionLocked, SessionNotFound
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import BadSession, SessionStore, open_store
@@ -227,6 +229,31 @@ def test_list_returns_metas_and_marks_damaged_sessions(store_url: str, store: Se
     assert raw_state(store_url, data_dir) == before  # never rewritten
 
 
+def test_recent_gives_the_newest_first_and_the_total(
+    store_url: str, store: SessionStore, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        stamp = f"2026-01-0{n + 1}T10:00:00.000+00:00"
+        with monkeypatch.context() as patch:
+            patch.setattr(swarmchat.store.files, "now_iso", lambda stamp=stamp: stamp)
+            patch.setattr(swarmchat.store.redis, "now_iso", lambda stamp=stamp: stamp)
+            store.write_new(SessionMeta(name=f"s{n}", created_at=stamp, updated_at=stamp), turns(1))
+    shown, total = store.recent(3)
+    assert ([m.name for m in shown], total) == (["s4", "s3", "s2"], 5)
+    assert all(isinstance(m, SessionMeta) and m.message_count == 2 for m in shown)
+    assert store.recent(50) == (sorted(store.list(), key=lambda m: m.name, reverse=True), 5)
+
+    raw_write(store_url, data_dir, "s3", b"[]")  # a damaged one among the newest: another takes its row
+    shown, total = store.recent(3)
+    assert [(m.name, type(m).__name__) for m in shown] == [
+        ("s4", "SessionMeta"),
+        ("s2", "SessionMeta"),
+        ("s1", "SessionMeta"),
+        ("s3", "BadSession"),
+    ]
+    assert total == 5
+
+
 def test_a_newer_schema_is_refused_with_upgrade_advice(store_url: str, store: SessionStore, data_dir: Path) -> None:
     raw_write(store_url, data_dir, "future", b'{"schema_version": 99, "name": "future"}')
     if store_url:
@@ -277,6 +304,7 @@ def test_redis_ttl_forgets_unused_sessions(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     assert 0 < client.ttl(meta_key("brief")) <= 1 and client.ttl(meta_key("kept")) == -1
     time.sleep(2.2)
+    assert store.recent(50) == ([store.read_meta("kept")], 1)
     assert [m.name for m in store.list()] == ["kept"]
     assert store.names() == ["kept"]  # the expired name left the index too
 

@@ -85,8 +85,9 @@ class SessionStore(Protocol):
     def rename(self, old: str, new: str) -> None: ...
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
-        """The `count` most recently used sessions, newest first, then every damaged one; and how many
-        sessions there are in all."""
+        """The `count` most recently used sessions, newest first, then the damaged ones found (every one
+        whenever the store had to check them all); and how many sessions there are in all. Cheaper
+        than `list` where the store can tell the newest without reading them all."""
         ...
 
     def list(self) -> list[Listed]:

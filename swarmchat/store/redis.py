@@ -305,27 +305,47 @@ class RedisStore(WritesNew):
             raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
         return lock
 
-    def recent(self, count: int) -> tuple[list[Listed], int]:
-        return newest_first(self.list(), count)
-
-    def list(self) -> list[Listed]:
-        names = self.names()
+    def _metas(self, names: list[str]) -> tuple[list[Listed], list[str]]:
+        """The metas of `names` (damaged ones as BadSession), and the names whose keys expired."""
         if not names:
-            return []
+            return [], []
         raw = self.call(lambda: self.client.mget([meta_key(n) for n in names]))
         out: list[Listed] = []
         gone = []
         for name, data in zip(names, raw, strict=True):
             if data is None:
-                gone.append(name)  # expired (--ttl): drop it from the index
+                gone.append(name)  # expired (--ttl)
                 continue
             try:
                 out.append(parse_meta(name, self._where(meta_key(name)), _bytes(data)))
             except CorruptSession as exc:
                 out.append(BadSession(name, exc.path, exc.problem))
+        return out, gone
+
+    def recent(self, count: int) -> tuple[list[Listed], int]:
+        """The newest `count` by the index's scores (the last-used times): one round trip for the names
+        and the total, one for their metas, whatever the number of sessions."""
+        if count <= 0:
+            return [], len(self.names())
+
+        def top() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrevrange(INDEX, 0, count - 1)
+            pipe.zcard(INDEX)
+            return pipe.execute()
+
+        raw_names, total = self.call(top)
+        listed, gone = self._metas([_text(n) for n in raw_names])
+        if gone or any(isinstance(m, BadSession) for m in listed):
+            # expired (--ttl) since, or damaged: the full listing drops the one, fills in for the other
+            return newest_first(self.list(), count)
+        return listed, int(total)
+
+    def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
+        listed, gone = self._metas(self.names())
         if gone:
             self.call(lambda: self.client.zrem(INDEX, *gone))
-        return out
+        return listed
 
 
 class RedisLock:
