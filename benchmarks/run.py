@@ -179,6 +179,25 @@ def bench_list(b: Bench) -> None:
         b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target="> 5x").ok = ratio > 5
     if llm is None:
         b.add("list", "llm logs list -n 1", None, "ms", note="llm not installed: compare to python -c pass")
+    if shutil.which("redis-server"):
+        bench_list_redis(b, 10_000)
+
+
+def bench_list_redis(b: Bench, count: int) -> None:
+    """`swarmchat list` with SWARMCHAT_STORE on a private redis-server holding `count` sessions."""
+    from swarmchat.store.redis import RedisStore
+
+    with redis_server(b.tmp / "redis-list") as url:
+        store = RedisStore(url)
+        t0 = time.perf_counter()
+        now = datetime.now(UTC)
+        for n in range(count):
+            items = bench_data.conversation(4, seed=n, reply_words=20)
+            store.write_new(bench_data.session_meta(f"chat-{n:05d}", items, now), items)
+        b.log(f"{count:,} Redis sessions written in {time.perf_counter() - t0:.1f}s")
+        env = b.env(b.tmp, SWARMCHAT_STORE=url)
+        runs = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(b.runs)]
+        b.add("list", f"list, {count:,} sessions on Redis", ms(median(runs)), "ms", below=300)
 
 
 def llm_available() -> str | None:
