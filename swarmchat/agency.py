@@ -242,6 +242,9 @@ class Binding:
             if failed:
                 return
             usage = _usage(result)
+            meta = self.session.meta  # stored with the turn (end_turn)
+            meta.input_tokens += usage[0]
+            meta.output_tokens += usage[1]
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, usage[0], usage[1])
         except (asyncio.CancelledError, GeneratorExit):
             stream.cancel(mode="immediate")

@@ -197,10 +197,14 @@ class Repl:
         return FormattedText(
             [
                 ("bold", f" {self.meta.name} "),
-                ("", f" → {self.recipient()}  ·  {model}  ·  {self.usage.total:,} tokens{state}"),
+                ("", f" → {self.recipient()}  ·  {model}  ·  {self.session_usage().total:,} tokens{state}"),
                 ("", "   /help  Esc-Enter newline  Ctrl-D quit"),
             ]
         )
+
+    def session_usage(self) -> Usage:
+        """Tokens of every turn of the session, in all runs (stored with each turn)."""
+        return Usage(self.meta.input_tokens, self.meta.output_tokens)
 
     def _agent_model(self) -> str:
         return self.binding.model_name(self.recipient()) if self.binding else ""
@@ -433,8 +437,9 @@ class Repl:
         table.add_row("talking to", self.recipient())
         table.add_row("model", model + (f" at {self.meta.base_url}" if self.meta.base_url else ""))
         table.add_row("messages", str(len(binding.live_items())))
-        table.add_row("tokens (this run)", f"{self.usage.input_tokens:,} in, {self.usage.output_tokens:,} out")
-        table.add_row("cost (this run)", cost_line(model, self.usage))
+        for label, usage in (("session", self.session_usage()), ("this run", self.usage)):
+            table.add_row(f"tokens ({label})", f"{usage.input_tokens:,} in, {usage.output_tokens:,} out")
+            table.add_row(f"cost ({label})", cost_line(model, usage))
         self.console.print(table)
 
     async def cmd_model(self, arg: str) -> None:

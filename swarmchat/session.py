@@ -39,6 +39,8 @@ class SessionMeta:
     journal_seq: int = 0
     ttl_seconds: int | None = None
     reported_missing: list[str] = field(default_factory=list)
+    input_tokens: int = 0  # used by every turn so far, as the model API reported them
+    output_tokens: int = 0
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
@@ -67,8 +69,9 @@ class SessionMeta:
         for required in ("name", "created_at", "updated_at"):
             if not isinstance(data.get(required), str):
                 raise ValueError(f"field '{required}' is missing or not a string")
-        if not isinstance(data.get("message_count", 0), int):
-            raise ValueError("field 'message_count' is not an integer")
+        for count in ("message_count", "input_tokens", "output_tokens"):
+            if not isinstance(data.get(count, 0), int):
+                raise ValueError(f"field '{count}' is not an integer")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -27,7 +27,7 @@ def test_resume_sends_the_saved_conversation_to_the_model(cli: Run, server: Fake
     assert first.returncode == 0, first.stderr
     assert first.stdout == "Paris is the capital of France.\n"
 
-    server.push(Reply("About 2.1 million."))
+    server.push(Reply("About 2.1 million.", usage=(30, 5)))
     second = cli("resume", "trip", "-m", "And its population?")
     assert second.returncode == 0, second.stderr
     assert second.stdout == "About 2.1 million.\n"
@@ -44,6 +44,7 @@ def test_resume_sends_the_saved_conversation_to_the_model(cli: Run, server: Fake
     assert [(s["name"], s["title"], s["message_count"], s["api"]) for s in listed] == [
         ("trip", "Capital of France?", 4, api)
     ]
+    assert (listed[0]["input_tokens"], listed[0]["output_tokens"]) == (12 + 30, 7 + 5)  # both turns, as reported
 
 
 def test_delegation_through_send_message_is_saved_and_replayed(cli: Run, server: FakeOpenAI, tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ def test_chat_quit_resume_shows_history_and_continues(term, server: FakeOpenAI) 
     t = term("resume", "trip")
     screen = t.prompt("Assistant")
     assert "Where should I go in May?" in screen and "Pack light." in screen  # the last turns, shown on resume
+    assert "19 tokens" in t.display()  # the toolbar counts the session's tokens, earlier runs included
     server.push(Reply("Try the Alfama."))
     t.line("Which district?")
     t.expect("Try the Alfama.")
