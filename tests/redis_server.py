@@ -59,7 +59,11 @@ class RedisServer:
         self.log = workdir / "redis.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:  # not left running when it never answered
+            self.stop()
+            raise
 
     def client(self) -> redis.Redis:
         import redis
