@@ -138,6 +138,7 @@ def bench_list(b: Bench) -> None:
         bench_data.many_sessions(data, count)
         b.log(f"{count:,} sessions written in {time.perf_counter() - t0:.1f}s")
         env = b.env(data)
+        few = max(1, runs // 3)
         settled = time.time() - 3600  # written a while ago, as a user's sessions are
         os.utime(data / "sessions", (settled, settled))
         cold = wall(sw("list"), env, expect=b"chat-")  # builds index.json
@@ -146,7 +147,7 @@ def bench_list(b: Bench) -> None:
         b.add("list", f"list, {label} sessions (warm)", ms(median(warm)), "ms", below=target)
         b.add("list", f"list, {label} sessions (cold: builds index.json)", ms(cold), "ms", note="first run")
         changed = []
-        for _ in range(max(1, runs // 3)):
+        for _ in range(few):
             os.utime(data / "sessions")  # as after a turn: the directory moved, so every session is checked
             changed.append(wall(sw("list"), env, expect=b"older sessions not shown"))
         b.add(
@@ -157,9 +158,9 @@ def bench_list(b: Bench) -> None:
             note="stats every session",
         )
         b.add("list", f"list {label} / python -c pass", round(median(warm) / baseline, 1), "x")
-        json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(max(1, runs // 3))]
+        json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(few)]
         b.add("list", f"list --json, {label} sessions (all rows)", ms(median(json_runs)), "ms")
-        searches = [wall(sw("search", "tokyo berlin"), env, expect=b"tokyo berlin") for _ in range(max(1, runs // 3))]
+        searches = [wall(sw("search", "tokyo berlin"), env, expect=b"tokyo berlin") for _ in range(few)]
         b.add(
             "list",
             f"search, {label} sessions (reads every history)",

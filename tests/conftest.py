@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from swarmchat.session import Item, SessionMeta
+from swarmchat.store import SessionStore
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["redis_server"]
@@ -42,6 +45,17 @@ def server() -> Iterator[object]:
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def write_dated(monkeypatch: pytest.MonkeyPatch, store: SessionStore, name: str, stamp: str, items: list[Item]) -> None:
+    """Store a session through the store API as if it was last used at `stamp` (the stores' clock injected)."""
+    import swarmchat.store.files
+    import swarmchat.store.redis
+
+    with monkeypatch.context() as patch:
+        for module in (swarmchat.store.files, swarmchat.store.redis):
+            patch.setattr(module, "now_iso", lambda: stamp)
+        store.write_new(SessionMeta(name=name, created_at=stamp, updated_at=stamp), items)
 
 
 def one_error_line(stderr: str) -> str:

@@ -3,7 +3,6 @@ left byte for byte as they were, and session names that can never escape the dat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -23,6 +22,7 @@ from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI, Reply
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_store_contract import raw_state
 
 from swarmchat.errors import CorruptSession, InvalidName
 from swarmchat.names import validate_name
@@ -324,18 +324,6 @@ def journal_lines(store_url: str, store: SessionStore, name: str) -> int:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def stored_state(store_url: str, data_dir: Path) -> dict[str, str]:
-    """A fingerprint of every stored byte (the file store's listing cache aside)."""
-    if store_url:
-        client = redis.Redis.from_url(store_url)
-        return {k.decode(): hashlib.sha256(client.dump(k) or b"").hexdigest() for k in sorted(client.keys("*"))}
-    return {
-        str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(data_dir.rglob("*"))
-        if p.is_file() and p.name != "index.json"
-    }
-
-
 def write_turns(store: SessionStore, name: str, turns: int, **settings: Any) -> None:
     """A session of `turns` finished writer turns, saved one turn at a time (one journal line each)."""
     session = store.open(name, create=SessionMeta.fresh(name, **settings))
@@ -368,14 +356,14 @@ def test_a_live_holder_is_named_and_a_killed_one_is_taken_over(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        before = stored_state(store_url, data_dir)
+        before = raw_state(store_url, data_dir)
         for args in (["resume", "x", "-m", "hi"], ["delete", "x", "--yes"], ["rename", "x", "y"]):
             done = cli(*args)
             assert done.returncode == 2, (args, done.stderr)
             line = one_error_line(done.stderr)
             assert f"pid {holder.pid} on host {socket.gethostname()}" in line, line
             assert "'x'" in line and "close it there first" in line, line
-        assert stored_state(store_url, data_dir) == before
+        assert raw_state(store_url, data_dir) == before
         assert not store.exists("y")
         assert server.requests == []
     finally:
@@ -471,7 +459,7 @@ def test_a_damaged_session_is_listed_as_such_refused_and_never_rewritten(case: s
     meta, journal = data_dir / "sessions" / "bad.json", data_dir / "sessions" / "bad.jsonl"
     breaks(meta, journal)
     broken = str(meta if which == "json" else journal)
-    before = stored_state("", data_dir)
+    before = raw_state("", data_dir)
 
     listed = cli("list", env={"COLUMNS": "200"})
     assert listed.returncode == 0, listed.stderr
@@ -500,7 +488,7 @@ def test_a_damaged_session_is_listed_as_such_refused_and_never_rewritten(case: s
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         line = one_error_line(done.stderr)
         assert broken in line and problem in line and "move it aside or restore a backup" in line, (args, line)
-    assert stored_state("", data_dir) == before, "a command changed a damaged session's bytes"
+    assert raw_state("", data_dir) == before, "a command changed a damaged session's bytes"
     assert store.names() == ["bad", "good"]
 
 
@@ -522,7 +510,7 @@ def test_a_torn_last_journal_line_is_a_crash_artifact_not_damage(torn_at: str, c
     line = json.dumps({"seq": 4, "at": 0, "items": finished(4)}, ensure_ascii=False).encode() + b"\n"
     piece = line[: TORN_AT[torn_at](len(line))]
     journal.write_bytes(complete + piece)
-    before = stored_state("", data_dir)
+    before = raw_state("", data_dir)
 
     assert store.read("torn")[1] == finished(3)
     listed = json.loads(cli("list", "--json").stdout)
@@ -530,7 +518,7 @@ def test_a_torn_last_journal_line_is_a_crash_artifact_not_damage(torn_at: str, c
     shown = cli("show", "torn", "--format", "json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["messages"] == finished(3)
-    assert stored_state("", data_dir) == before, "reading changed the journal"
+    assert raw_state("", data_dir) == before, "reading changed the journal"
 
     session = store.open("torn")
     live = session.load()

@@ -16,10 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_dated
 
-import swarmchat.store.files
-import swarmchat.store.redis
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore, open_store
 
@@ -47,10 +45,7 @@ def small_data_set(store_url: str, monkeypatch: pytest.MonkeyPatch) -> SessionSt
     store.write_new(SessionMeta.fresh("trip-to-lisbon"), chat(LONG_TITLE, "and the museums"))
     store.write_new(SessionMeta.fresh("haiku", agency="team.py:create_agency"), chat("write a haiku"))
     stamp = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="milliseconds")
-    with monkeypatch.context() as patch:  # the stores' clock, three days back
-        patch.setattr(swarmchat.store.files, "now_iso", lambda: stamp)
-        patch.setattr(swarmchat.store.redis, "now_iso", lambda: stamp)
-        store.write_new(SessionMeta(name="old-notes", created_at=stamp, updated_at=stamp), chat("old notes"))
+    write_dated(monkeypatch, store, "old-notes", stamp, chat("old notes"))
     return store
 
 

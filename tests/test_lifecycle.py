@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, one_error_line, write_dated
 from fake_openai import FakeOpenAI
 from test_store_contract import raw_state
 
-import swarmchat.store.files
-import swarmchat.store.redis
 from swarmchat.lifecycle import prune_candidates
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import open_store
@@ -60,10 +58,7 @@ def make(store_url: str, name: str, *texts: str, **settings: object) -> list[Ite
 def make_aged(monkeypatch: pytest.MonkeyPatch, store_url: str, name: str, days: float, *texts: str) -> None:
     """Write a session through the store API as if its last use was `days` ago (the stores' clock injected)."""
     stamp = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
-    with monkeypatch.context() as patch:
-        patch.setattr(swarmchat.store.files, "now_iso", lambda: stamp)
-        patch.setattr(swarmchat.store.redis, "now_iso", lambda: stamp)
-        open_store(store_url).write_new(SessionMeta(name=name, created_at=stamp, updated_at=stamp), chat(*texts))
+    write_dated(monkeypatch, open_store(store_url), name, stamp, chat(*texts))
     assert open_store(store_url).read_meta(name).updated_at == stamp
 
 

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Run
+from conftest import Run, write_dated
 
-import swarmchat.store.files
 import swarmchat.store.index as index
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import BadSession
@@ -34,9 +33,7 @@ def sessions(data_dir: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> Fil
     start = datetime.now(UTC) - timedelta(days=count)
     for n in range(count):
         stamp = (start + timedelta(days=n)).isoformat(timespec="milliseconds")
-        with monkeypatch.context() as patch:
-            patch.setattr(swarmchat.store.files, "now_iso", lambda stamp=stamp: stamp)
-            store.write_new(SessionMeta(name=f"s{n:02d}", created_at=stamp, updated_at=stamp), chat(f"topic {n}"))
+        write_dated(monkeypatch, store, f"s{n:02d}", stamp, chat(f"topic {n}"))
     settle(store)
     return store
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from conftest import write_dated
 
-import swarmchat.store.files
-import swarmchat.store.redis
 from swarmchat.errors import CorruptSession, InvalidName, NameTaken, SessionLocked, SessionNotFound
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import BadSession, SessionStore, open_store
@@ -234,10 +233,7 @@ def test_recent_gives_the_newest_first_and_the_total(
 ) -> None:
     for n in range(5):
         stamp = f"2026-01-0{n + 1}T10:00:00.000+00:00"
-        with monkeypatch.context() as patch:
-            patch.setattr(swarmchat.store.files, "now_iso", lambda stamp=stamp: stamp)
-            patch.setattr(swarmchat.store.redis, "now_iso", lambda stamp=stamp: stamp)
-            store.write_new(SessionMeta(name=f"s{n}", created_at=stamp, updated_at=stamp), turns(1))
+        write_dated(monkeypatch, store, f"s{n}", stamp, turns(1))
     shown, total = store.recent(3)
     assert ([m.name for m in shown], total) == (["s4", "s3", "s2"], 5)
     assert all(isinstance(m, SessionMeta) and m.message_count == 2 for m in shown)

@@ -51,7 +51,7 @@ class Cache:
 def listing(store: FileStore) -> list[Listed]:
     """Every session, each checked against its files."""
     with paused_gc():  # tens of thousands of small objects, no cycles
-        return _listing(store)
+        return _listing(store, _read_cache(store.root / "index.json"))
 
 
 def recent(store: FileStore, count: int) -> tuple[list[Listed], int]:
@@ -64,14 +64,12 @@ def recent(store: FileStore, count: int) -> tuple[list[Listed], int]:
             now = _dir_sig(store)
         except FileNotFoundError:
             return [], 0
-        if cache.dir is None or cache.dir != now:
-            return newest_first(_listing(store), count)
-        try:
-            return _recent_from_cache(store, cache, count)
-        except FileNotFoundError:  # a session vanished while we looked: check everything
-            return newest_first(_listing(store), count)
-        except (TypeError, IndexError, KeyError):  # a cache edited by hand
-            return newest_first(_listing(store), count)
+        if cache.dir == now:
+            try:
+                return _recent_from_cache(store, cache, count)
+            except (FileNotFoundError, TypeError, IndexError, KeyError):
+                pass  # a session vanished while we looked, or a cache edited by hand: check everything
+        return newest_first(_listing(store, cache), count)
 
 
 def _recent_from_cache(store: FileStore, cache: Cache, count: int) -> tuple[list[Listed], int]:
@@ -103,9 +101,9 @@ def _recent_from_cache(store: FileStore, cache: Cache, count: int) -> tuple[list
     return [*shown[:count], *damaged], total
 
 
-def _listing(store: FileStore) -> list[Listed]:
+def _listing(store: FileStore, cached: Cache) -> list[Listed]:
+    """Every session, checked against `cached` (entries whose files changed are read again)."""
     path = store.root / "index.json"
-    cached = _read_cache(path)
     metas: dict[str, os.DirEntry[str]] = {}
     journals: dict[str, os.DirEntry[str]] = {}
     try:
@@ -164,16 +162,18 @@ def _dir_sig(store: FileStore) -> list[int]:
 
 
 def _file_sig(store: FileStore, name: str) -> list[int]:
-    st = os.stat(store.meta_path(name))
+    meta = _stat_sig(os.stat(store.meta_path(name)))
     try:
-        js = os.stat(store.journal_path(name))
+        return meta + _stat_sig(os.stat(store.journal_path(name)))
     except FileNotFoundError:
-        return [st.st_mtime_ns, st.st_size, st.st_ino, *NO_FILE]
-    return [st.st_mtime_ns, st.st_size, st.st_ino, js.st_mtime_ns, js.st_size, js.st_ino]
+        return meta + NO_FILE
 
 
 def _sig(entry: os.DirEntry[str]) -> list[int]:
-    st = entry.stat()
+    return _stat_sig(entry.stat())
+
+
+def _stat_sig(st: os.stat_result) -> list[int]:
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from swarmchat.errors import CorruptSession, SessionNotFound
 from swarmchat.session import Item, SessionMeta, item_text
-from swarmchat.store.base import SearchHit, SessionStore
+from swarmchat.store.base import SearchHit, SessionStore, newest_first
 
 LINE_CHARS = 120
 
@@ -12,11 +12,13 @@ LINE_CHARS = 120
 def search_sessions(store: SessionStore, text: str) -> list[SearchHit]:
     """Every message containing `text`, most recently used session first; damaged sessions skipped
     (`list` marks them)."""
-    metas = [m for m in store.list() if isinstance(m, SessionMeta)]
+    listed = store.list()
     hits: list[SearchHit] = []
-    for listed in sorted(metas, key=lambda m: m.updated_at, reverse=True):
+    for found in newest_first(listed, len(listed))[0]:
+        if not isinstance(found, SessionMeta):
+            continue
         try:
-            meta, items = store.read(listed.name)
+            meta, items = store.read(found.name)
         except (CorruptSession, SessionNotFound):  # damaged, or deleted since it was listed
             continue
         hits.extend(search_items(meta, items, text))
