@@ -17,6 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["redis_server"]
 
+# A test that starts a process or a server (the CLI, the scripted model server, redis-server, a pty) is
+# `slow`; `pytest -m "not slow"` runs the fast unit tests alone for the edit-test loop. CI runs all.
+SLOW_FIXTURES = {"server", "cli", "redis_server", "redis_url", "tls_redis_server"}
+SLOW_MODULES = {"test_repl", "test_crash", "test_import_guard"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
