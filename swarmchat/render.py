@@ -119,9 +119,11 @@ def _clean(text: str) -> str:
 
 def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
+    from rich.text import Text
+
     from swarmchat.transcript import entries
 
-    console.rule(f"[bold]{meta.name}[/bold] [dim]{meta.title}[/dim]")
+    console.rule(Text.assemble((meta.name, "bold"), " ", (meta.title, "dim")))  # a title is text, not markup
     show_entries(console, entries(items))
 
 

@@ -236,14 +236,16 @@ def test_show_on_a_terminal_pages_a_long_transcript_through_pager(tmp_path: Path
 
 
 def test_show_on_a_terminal_prints_a_short_transcript_without_a_pager(tmp_path: Path) -> None:
-    long_session("short", count=2)
+    items = [said("what does [/b] mean?", "Assistant", 1), answer("a closing tag", "Assistant", 2)]
+    store_session("short", [*items, said("and [b]?", "Assistant", 3), answer("an opening one", "Assistant", 4)])
     pager, log = recording_pager(tmp_path)
     child = show_in_terminal("short", {"PAGER": pager})
     child.expect(pexpect.EOF, timeout=60)
     child.close()
     assert child.exitstatus == 0
     shown = ANSI.sub("", child.before or "")
-    assert "you #1" in shown and "answer 2" in shown and "PAGER-DONE" not in shown
+    assert "what does [/b] mean?" in shown  # the title, brackets and all (text, not rich markup)
+    assert "you #2" in shown and "an opening one" in shown and "PAGER-DONE" not in shown
     assert not log.exists()
 
 
