@@ -154,6 +154,10 @@ def _parameters(factory: Callable[..., Any]) -> set[str]:
 
 def configure_models(agency: Any, meta: SessionMeta) -> None:
     """Route every agent to the session's model, server and API."""
+    from swarmchat import echo_model
+
+    if echo_model.configure(agency, meta.model):  # the built-in model: no client, no key, no network
+        return
     import agents
     from openai import AsyncOpenAI
 

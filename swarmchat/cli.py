@@ -58,7 +58,7 @@ def _plain_values_as_they_are() -> None:
             return type(value) is kind
         if isinstance(kind, type) and issubclass(kind, Enum):
             return isinstance(value, kind)
-        return bool(kind == list[str] and isinstance(value, tuple) and all(type(v) is str for v in value))
+        return bool(kind == list[str] and isinstance(value, tuple | list) and all(type(v) is str for v in value))
 
     def process_value(self: Any, ctx: object, value: object) -> object:
         if getattr(self, "_runtime_param", True) is None and plain(self, value):
@@ -234,13 +234,25 @@ def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: obj
 def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every session).")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Show every session, not just the latest 50.")] = False,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only sessions tagged TAG (repeat: every one of them).")
+    ] = None,
 ) -> None:
     """List sessions, most recently used first."""
     _short_lived()
     from swarmchat.store.base import BadSession, newest_first
 
     store = _store()
-    if as_json or all_:
+    if tags:
+        from swarmchat.lifecycle import validate_tag, with_tags
+
+        wanted = [validate_tag(t) for t in tags]
+        listed = with_tags(store.list(), wanted)
+        shown, total = newest_first(listed, len(listed) if as_json or all_ else 50)
+        if not shown and not as_json:
+            typer.echo(f"no session is tagged {' '.join(f'#{t}' for t in wanted)}; tag one with 'swarmchat tag'")
+            return
+    elif as_json or all_:
         listed = store.list()
         shown, total = newest_first(listed, len(listed))
     else:
@@ -282,9 +294,12 @@ def show(
         return
     meta, items = store.read(name)
     if sys.stdout.isatty():
+        from swarmchat.pager import ScreenPager
         from swarmchat.render import transcript
 
-        transcript(_console(), meta, items)
+        console = _console()
+        with console.pager(ScreenPager(console), styles=True):  # paged when taller than the screen
+            transcript(console, meta, items)
     else:
         from swarmchat.transcript import to_markdown
 
@@ -351,12 +366,49 @@ def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) 
 
 
 @app.command()
-def fork(source: NameArg, new: Annotated[str, typer.Argument(help="Name of the copy.")]) -> None:
-    """Copy a session to branch from."""
+def fork(
+    source: NameArg,
+    new: Annotated[str, typer.Argument(help="Name of the copy.")],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="TURN",
+            help="Copy only up to user turn TURN (numbered as /history and show number them), with its "
+            "replies. Negative counts from the end and keeps that turn's message without its reply: "
+            "-1 is the last question, unanswered, ready to ask again. A copy cut at a turn starts its "
+            "token counts at zero.",
+        ),
+    ] = None,
+) -> None:
+    """Copy a session to branch from, whole or up to a turn."""
     from swarmchat.lifecycle import fork as fork_session
 
-    copy = fork_session(_store(), source, new)
+    copy = fork_session(_store(), source, new, at=_turn_number(at))
     typer.echo(f"forked {source} → {copy.name} ({copy.message_count} messages)")
+
+
+def _turn_number(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"--at '{raw}' is not a turn number; give one such as 3, or -1 for the last turn") from None
+
+
+@app.command("tag")
+def tag_(
+    name: NameArg,
+    tags: Annotated[list[str], typer.Argument(help="Tags to add (letters, digits, '-', '_', '.').")],
+    remove: Annotated[bool, typer.Option("--remove", "-r", help="Remove these tags instead.")] = False,
+) -> None:
+    """Tag a session (list --tag TAG finds it again)."""
+    _short_lived()
+    from swarmchat.lifecycle import tag as tag_session
+
+    meta = tag_session(_store(), name, tags, remove=remove)
+    typer.echo(f"{meta.name}: {' '.join(f'#{t}' for t in meta.tags) or 'no tags'}")
 
 
 @app.command()

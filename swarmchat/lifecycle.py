@@ -1,8 +1,9 @@
-"""Session lifecycle services: create names, fork, export/import, prune (store only)."""
+"""Session lifecycle services: create names, fork, tag, export/import, prune (store only)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 from swarmchat.errors import InvalidName, UsageError
 from swarmchat.names import generate_name, validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store import SessionStore
+from swarmchat.store import Listed, SessionStore
+from swarmchat.transcript import chronological, is_user_turn
 
 EXPORT_FORMAT = "swarmchat-session"
 EXPORT_VERSION = 1
@@ -21,14 +23,79 @@ def fresh_name(store: SessionStore) -> str:
     return generate_name(set(store.names()))
 
 
-def fork(store: SessionStore, source: str, new: str) -> SessionMeta:
+def fork(store: SessionStore, source: str, new: str, at: int | None = None) -> SessionMeta:
+    """Copy `source` as `new`, whole or cut at user turn `at` (see `cut_at_turn`). A cut copy starts
+    its token counts at zero: the source's counts cover turns the copy does not hold."""
     meta, items = store.read(source)
     if not items:  # a session exists from its first message: an empty copy would not be stored
         raise UsageError(f"session '{meta.name}' has no messages yet; there is nothing to fork")
     stamp = now_iso()
     copy = replace(meta, name=validate_name(new), created_at=stamp, updated_at=stamp, journal_seq=0)
+    if at is not None:
+        items = cut_at_turn(meta.name, items, at)
+        copy.input_tokens = copy.output_tokens = 0
     store.write_new(copy, items)
     return copy
+
+
+def cut_at_turn(name: str, items: list[Item], at: int) -> list[Item]:
+    """The items up to user turn `at`, numbered from 1 as /history and `show` number them.
+
+    `at` > 0 keeps that turn with everything said in reply (delegations and tool calls included);
+    `at` < 0 counts from the end and keeps that turn's user message *without* its reply, so -1 is
+    the conversation with the last answer taken away, ready to be asked again. Items keep their
+    stored order; "up to" follows the order they happened in (their timestamps)."""
+    ordered = chronological(items)
+    starts = [pos for pos, item in enumerate(ordered) if is_user_turn(item)]
+    count = len(starts)
+    if count == 0:
+        raise UsageError(f"session '{name}' has no user turns to fork at; fork it whole (without --at)")
+    if at == 0 or not -count <= at <= count:
+        raise UsageError(
+            f"session '{name}' has no turn {at}: it has {count} turn{'s' if count != 1 else ''}; "
+            f"give --at 1 to {count}, or -1 to -{count} counting from the end"
+        )
+    end = (starts[at] if at < count else len(ordered)) if at > 0 else starts[count + at] + 1
+    kept = {id(item) for item in ordered[:end]}
+    return [item for item in items if id(item) in kept]
+
+
+def validate_tag(raw: str) -> str:
+    """Tags follow the rules of session names (no spaces, no control characters, not too long)."""
+    return validate_name(raw, what="tag")
+
+
+def tag(store: SessionStore, name: str, tags: Iterable[str], *, remove: bool = False) -> SessionMeta:
+    """Add (or remove) tags; only the meta changes, under the session's one-writer lock, so a session
+    open in another process is refused (SessionLocked) rather than overwritten behind its back.
+    Tags compare without case: adding `trip` to a session tagged `Trip` keeps `Trip`."""
+    wanted = [validate_tag(t) for t in tags]
+    session = store.open(name)
+    try:
+        kept = {t.casefold(): t for t in session.meta.tags}
+        for one in wanted:
+            if remove:
+                kept.pop(one.casefold(), None)
+            else:
+                kept.setdefault(one.casefold(), one)
+        changed = sorted(kept.values(), key=lambda t: (t.casefold(), t))
+        if changed != session.meta.tags:
+            session.update_meta(tags=changed)
+        return session.meta
+    finally:
+        session.close()
+
+
+def has_tags(meta: SessionMeta, wanted: Iterable[str]) -> bool:
+    """Whether the session carries every tag in `wanted`, case aside (the filter of `list --tag` and
+    `search --tag`)."""
+    return {w.casefold() for w in wanted} <= {t.casefold() for t in meta.tags}
+
+
+def with_tags(listed: list[Listed], wanted: Iterable[str]) -> list[Listed]:
+    """The sessions of a listing that carry every wanted tag (damaged ones cannot be known to)."""
+    want = list(wanted)
+    return [m for m in listed if isinstance(m, SessionMeta) and has_tags(m, want)]
 
 
 def export_data(store: SessionStore, name: str) -> dict[str, Any]:

@@ -17,28 +17,29 @@ _RESERVED = {
 _HINT = "use letters, digits, '-', '_' or '.', starting with a letter or digit"
 
 
-def validate_name(raw: str) -> str:
-    """Return the NFC-normalized name, or raise InvalidName saying what is wrong."""
+def validate_name(raw: str, what: str = "session name") -> str:
+    """Return the NFC-normalized name, or raise InvalidName saying what is wrong (`what`: the kind of
+    name in the message, e.g. "tag": tags follow the same rules)."""
     name = unicodedata.normalize("NFC", raw)
     if not name:
-        raise InvalidName(f"a session name cannot be empty; {_HINT}")
+        raise InvalidName(f"a {what} cannot be empty; {_HINT}")
     shown = name.encode("unicode_escape", "backslashreplace").decode("ascii")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from the command line (surrogate escapes)
-        raise InvalidName(f"session name '{shown}' is not valid UTF-8; {_HINT}") from None
+        raise InvalidName(f"{what} '{shown}' is not valid UTF-8; {_HINT}") from None
     if len(name) > MAX_CHARS or len(name.encode("utf-8")) > MAX_BYTES:
-        raise InvalidName(f"session name '{shown[:40]}...' is too long; keep it under {MAX_CHARS} characters")
+        raise InvalidName(f"{what} '{shown[:40]}...' is too long; keep it under {MAX_CHARS} characters")
     for ch in name:
         if not (ch.isalnum() or ch in _PUNCT):
-            what = "a control character" if unicodedata.category(ch)[0] == "C" else repr(ch)
-            raise InvalidName(f"session name '{shown}' contains {what}; {_HINT}")
+            bad = "a control character" if unicodedata.category(ch)[0] == "C" else repr(ch)
+            raise InvalidName(f"{what} '{shown}' contains {bad}; {_HINT}")
     if not name[0].isalnum():
-        raise InvalidName(f"session name '{shown}' must start with a letter or digit; {_HINT}")
+        raise InvalidName(f"{what} '{shown}' must start with a letter or digit; {_HINT}")
     if name.endswith("."):
-        raise InvalidName(f"session name '{shown}' must not end with '.'; {_HINT}")
+        raise InvalidName(f"{what} '{shown}' must not end with '.'; {_HINT}")
     if name.split(".")[0].lower() in _RESERVED:
-        raise InvalidName(f"session name '{shown}' is reserved by some file systems; pick another")
+        raise InvalidName(f"{what} '{shown}' is reserved by some file systems; pick another")
     return name
 
 

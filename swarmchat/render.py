@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from swarmchat.transcript import Entry
 
-BOLD, DIM, CYAN, RED, RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[31m", "\x1b[0m"
+BOLD, DIM, CYAN, RED, YELLOW, RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
 
 def ago(iso: str, now: datetime | None = None) -> str:
@@ -35,35 +35,47 @@ def ago(iso: str, now: datetime | None = None) -> str:
 
 def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -> None:
     """The listing, one session a line; every column fits the terminal's width (the title and then
-    the agency are shortened with an ellipsis); colours only on a terminal and without NO_COLOR."""
+    the agency are shortened with an ellipsis); a TAGS column when a shown session has tags; colours
+    only on a terminal and without NO_COLOR."""
     out = out or sys.stdout
     colour = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, else the terminal, else 80
-    rows: list[tuple[str, str, str, str, str]] = [("NAME", "TITLE", "AGENCY", "MSGS", "LAST USED")]
+    tagged = any(isinstance(entry, SessionMeta) and entry.tags for entry in listed)
+    rows: list[list[str]] = [["NAME", "TITLE", "TAGS", "AGENCY", "MSGS", "LAST USED"]]
     damaged = set()
     for entry in listed:
         if isinstance(entry, BadSession):
             damaged.add(len(rows))
-            rows.append((_clean(entry.name), _clean(f"damaged: {entry.problem}"), "", "?", ""))
+            rows.append([_clean(entry.name), _clean(f"damaged: {entry.problem}"), "", "", "?", ""])
         else:
             agency = _clean(entry.agency or "(built-in)")
             title = _clean(entry.title or "(empty)")
-            rows.append((_clean(entry.name), title, agency, str(entry.message_count), ago(entry.updated_at)))
-    widths = [max(cells(r[i]) for r in rows) for i in range(5)]
-    spare = width - widths[0] - widths[3] - widths[4] - 8  # 8: the gaps between five columns
-    widths[2] = max(6, min(30, widths[2], spare * 2 // 5))
-    widths[1] = max(8, min(widths[1], spare - widths[2]))
+            tags = " ".join(f"#{_clean(t)}" for t in entry.tags)
+            rows.append([_clean(entry.name), title, tags, agency, str(entry.message_count), ago(entry.updated_at)])
+    if not tagged:
+        for row in rows:
+            del row[2]
+    name_w, *text_w, msgs_w, last_w = (max(cells(r[i]) for r in rows) for i in range(len(rows[0])))
+    spare = width - name_w - msgs_w - last_w - 2 * len(rows[0]) + 2  # two spaces between columns
+    if tagged:
+        text_w[1] = max(4, min(24, text_w[1], spare // 3))
+        spare -= text_w[1]
+    text_w[-1] = max(6, min(30, text_w[-1], spare * 2 // 5))  # the agency
+    text_w[0] = max(8, min(text_w[0], spare - text_w[-1]))  # the title takes what is left
     lines = []
     for number, row in enumerate(rows):
-        name, title, agency = (fit(text, w) for text, w in zip(row[:3], widths, strict=False))
-        msgs, last = row[3].rjust(widths[3]), row[4].rjust(widths[4])
+        name, *texts = (fit(text, w) for text, w in zip(row, [name_w, *text_w], strict=False))
+        msgs, last = row[-2].rjust(msgs_w), row[-1].rjust(last_w)
         if not colour:
-            lines.append(f"{name}  {title}  {agency}  {msgs}  {last}".rstrip())
+            lines.append("  ".join([name, *texts, msgs, last]).rstrip())
         elif number == 0:
-            lines.append(f"{BOLD}{name}  {title}  {agency}  {msgs}  {last}{RESET}")
+            lines.append(f"{BOLD}{'  '.join([name, *texts, msgs, last])}{RESET}")
         else:
-            title = f"{RED}{title}{RESET}" if number in damaged else title
-            lines.append(f"{CYAN}{name}{RESET}  {title}  {DIM}{agency}{RESET}  {msgs}  {last}".rstrip())
+            texts[0] = f"{RED}{texts[0]}{RESET}" if number in damaged else texts[0]
+            if tagged:
+                texts[1] = f"{YELLOW}{texts[1]}{RESET}"
+            texts[-1] = f"{DIM}{texts[-1]}{RESET}"
+            lines.append(f"{CYAN}{name}{RESET}  {'  '.join([*texts, msgs, last])}".rstrip())
     if total > len(listed):
         more = f"… {total - len(listed)} older sessions not shown (use --all)"
         lines.append(f"{DIM}{more}{RESET}" if colour else more)
@@ -107,9 +119,11 @@ def _clean(text: str) -> str:
 
 def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
+    from rich.text import Text
+
     from swarmchat.transcript import entries
 
-    console.rule(f"[bold]{meta.name}[/bold] [dim]{meta.title}[/dim]")
+    console.rule(Text.assemble((meta.name, "bold"), " ", (meta.title, "dim")))  # a title is text, not markup
     show_entries(console, entries(items))
 
 
@@ -118,7 +132,9 @@ def show_entries(console: Console, shown: list[Entry]) -> None:
 
     for entry in shown:
         if entry.kind == "user":
-            console.print(Text("you", style="bold green"), Text(f"→ {entry.to}", style="dim") if entry.to else "")
+            turn = f" #{entry.turn}" if entry.turn else ""  # the number fork --at takes
+            to = f" → {entry.to}" if entry.to else ""
+            console.print(Text.assemble(("you", "bold green"), (turn, "dim"), (to, "dim")))
             console.print(Text(entry.text))
         elif entry.kind == "reply" and not entry.nested:
             from rich.markdown import Markdown  # ~40 ms of imports, paid only when a reply is shown

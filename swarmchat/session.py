@@ -41,6 +41,7 @@ class SessionMeta:
     reported_missing: list[str] = field(default_factory=list)
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
+    tags: list[str] = field(default_factory=list)  # sorted, unique without case, each valid as a name (lifecycle.tag)
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
@@ -72,6 +73,9 @@ class SessionMeta:
         for count in ("message_count", "input_tokens", "output_tokens"):
             if not isinstance(data.get(count, 0), int):
                 raise ValueError(f"field '{count}' is not an integer")
+        tags = data.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("field 'tags' is not a list of strings")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

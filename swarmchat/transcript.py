@@ -18,6 +18,7 @@ class Entry:
     text: str
     to: str | None = None  # the agent addressed (delegations, user messages to an agent)
     nested: bool = False  # agent-to-agent traffic, shown dimmed
+    turn: int | None = None  # a user message's turn number (1, 2, ...), as /history, show and fork --at use it
 
 
 def chronological(items: list[Item]) -> list[Item]:
@@ -39,11 +40,20 @@ def chronological(items: list[Item]) -> list[Item]:
 
 def entries(items: list[Item]) -> list[Entry]:
     out: list[Entry] = []
+    turn = 0
     for item in chronological(items):
         entry = to_entry(item)
         if entry is not None:
+            if entry.kind == "user":
+                turn += 1
+                entry.turn = turn
             out.append(entry)
     return out
+
+
+def is_user_turn(item: Item) -> bool:
+    """Whether `item` starts a turn: a message from the user (not one agent asking another)."""
+    return item.get("role") == "user" and item.get("type") in (None, "message") and item.get("callerAgent") is None
 
 
 def to_entry(item: Item) -> Entry | None:
@@ -52,7 +62,7 @@ def to_entry(item: Item) -> Entry | None:
     nested = caller is not None
     kind = item.get("type")
     role = item.get("role")
-    if role == "user" and kind in (None, "message"):
+    if role == "user" and kind in (None, "message"):  # is_user_turn, or a delegation
         if nested:
             return Entry("delegation", str(caller), item_text(item), to=agent, nested=True)
         return Entry("user", "user", item_text(item), to=agent)
