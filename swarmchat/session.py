@@ -41,6 +41,9 @@ class SessionMeta:
     reported_missing: list[str] = field(default_factory=list)
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
+    # False for an imported session whose agency SPEC the user has not confirmed yet: importing a
+    # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
+    agency_trusted: bool = True
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
@@ -72,6 +75,8 @@ class SessionMeta:
         for count in ("message_count", "input_tokens", "output_tokens"):
             if not isinstance(data.get(count, 0), int):
                 raise ValueError(f"field '{count}' is not an integer")
+        if not isinstance(data.get("agency_trusted", True), bool):
+            raise ValueError("field 'agency_trusted' is not true or false")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
