@@ -147,7 +147,9 @@ def hostile_export(tmp_path: Path, server_url: str) -> tuple[Path, str, Path]:
     return export, spec, agency.with_name("RAN")
 
 
-def test_an_imported_spec_runs_only_once_confirmed(cli: Run, server: FakeOpenAI, tmp_path: Path) -> None:
+def test_an_imported_spec_runs_only_once_confirmed(
+    cli: Run, server: FakeOpenAI, tmp_path: Path, store_url: str
+) -> None:
     export, spec, marker = hostile_export(tmp_path, server.url)
     imported = cli("import", str(export))
     assert imported.returncode == 0, imported.stderr
@@ -211,22 +213,32 @@ def test_an_agency_swarm_chat_file_has_no_spec_and_is_trusted(cli: Run, tmp_path
 # --- §6 a damaged session can be deleted ---------------------------------------------------------
 
 
-def damaged_sessions(data_dir: Path) -> None:
+def damaged_sessions(data_dir: Path, store_url: str = "") -> None:
     store = open_store()
     for name in ("meta", "journal", "fine"):
         store.write_new(SessionMeta.fresh(name), [{"role": "user", "content": f"hi {name}"}])
+    if store_url:
+        import redis
+
+        client = redis.Redis.from_url(store_url)
+        client.set("swarmchat:s:meta:meta", "{broken")
+        client.lpush("swarmchat:s:journal:log", "garbage line")
+        return
     (data_dir / "sessions" / "meta.json").write_text("{broken")
     journal = data_dir / "sessions" / "journal.jsonl"
     journal.write_text("garbage line\n" + journal.read_text())
 
 
-def test_delete_yes_removes_sessions_whose_meta_or_journal_is_damaged(cli: Run, data_dir: Path) -> None:
-    damaged_sessions(data_dir)
+def test_delete_yes_removes_sessions_whose_meta_or_journal_is_damaged(cli: Run, data_dir: Path, store_url: str) -> None:
+    damaged_sessions(data_dir, store_url)
+    listed = {s["name"]: s.get("damaged") for s in json.loads(cli("list", "--json").stdout)}
+    assert listed["meta"] and not listed["fine"]  # (Redis lists from the records alone: its journals are not read)
     out = cli("delete", "meta", "journal", "--yes")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "deleted 2 session(s): meta, journal"
     assert [s["name"] for s in json.loads(cli("list", "--json").stdout)] == ["fine"]
-    assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == ["fine.json", "fine.jsonl"]
+    if not store_url:
+        assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == ["fine.json", "fine.jsonl"]
 
 
 def test_the_confirmation_names_each_damaged_session_and_why(data_dir: Path) -> None:
