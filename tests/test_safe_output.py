@@ -235,3 +235,21 @@ def test_the_repl_stream_history_and_resume_replay_emit_nothing(server: FakeOpen
 def test_error_and_notice_lines_show_controls_visibly(cli: Run, args: tuple[str, ...]) -> None:
     out = cli(*args)
     assert_nothing_emitted(out.stdout + out.stderr)
+
+
+def test_the_session_table_shows_titles_and_damage_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarmchat.render import session_table
+
+    monkeypatch.setenv("COLUMNS", "200")
+    from swarmchat.store import BadSession
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    good = SessionMeta.fresh("evil", title=f"{TITLE}{C1_CSI} invoice\u202efdp.exe", agency=CLIPBOARD)
+    session_table([good, BadSession("bad", "/x", f"line 1: {CLEAR}\nnext")], 2, out)
+    text = out.getvalue()
+    assert_nothing_emitted(text)
+    assert "\u202e" not in text and "<U+202E>" in text  # a one-line context: the override is shown
