@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from swarmchat.events import TextDelta, TurnDone, TurnError
+from swarmchat.safe_text import StreamGuard, safe_line
 from swarmchat.session import SessionMeta
 from swarmchat.store import SessionStore
 
@@ -30,7 +31,7 @@ def one_shot(
     try:
         binding = bind(session.meta, session, agency)
         for problem in binding.replay_problems:
-            err.write(f"swarmchat: warning: {problem}\n")
+            err.write(f"swarmchat: warning: {safe_line(problem)}\n")
         return asyncio.run(_one_turn(binding, text, session.meta.recipient, out, err))
     finally:
         session.close()
@@ -43,24 +44,28 @@ async def _one_turn(binding: object, text: str, recipient: str | None, out: Text
     wrote = ""
     speaker = ""
     code = 0
+    # On a terminal the reply's controls are shown, not obeyed; a pipe gets the exact text.
+    guard = StreamGuard() if out.isatty() else None
     async for event in binding.turn(text, recipient):
         if isinstance(event, TextDelta) and event.caller is None:
             if wrote and event.agent != speaker and not wrote.endswith("\n"):
                 out.write("\n")  # another agent took over (a handoff): start its text on a new line
             speaker = event.agent
-            out.write(event.text)
+            out.write(guard.feed(event.text) if guard else event.text)
             out.flush()
             wrote += event.text
         elif isinstance(event, TurnError):
-            err.write(f"swarmchat: error: {event.message}\n")
+            err.write(f"swarmchat: error: {safe_line(event.message)}\n")
             code = 1
         elif isinstance(event, TurnDone) and not wrote and event.text:
-            out.write(event.text)
+            out.write(guard.feed(event.text) if guard else event.text)
             wrote = event.text
+    if guard:
+        out.write(guard.flush())
     if wrote and not wrote.endswith("\n"):
         out.write("\n")
     for problem in binding.save_errors:
-        err.write(f"swarmchat: error: could not save the session: {problem}\n")
+        err.write(f"swarmchat: error: could not save the session: {safe_line(problem)}\n")
         code = 1
     return code
 

@@ -6,7 +6,6 @@ Imports are lazy so that listing commands start fast and never load agency-swarm
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from enum import Enum, StrEnum
@@ -142,14 +141,26 @@ def root(
 
 
 def _message_text(message: str | None) -> str | None:
-    """-m TEXT, or text piped on stdin: the one-turn scripting path."""
+    """-m TEXT, or text piped on stdin: the one-turn scripting path. Only text is sent: bytes that are
+    not UTF-8 (or a NUL: binary data) are refused before anything is created."""
     if message is not None:
+        if any("\ud800" <= c <= "\udfff" for c in message):  # argv bytes Python could not decode
+            raise UsageError("the message given with -m is not valid UTF-8; pass text in UTF-8")
         if not message.strip():
             raise UsageError("the message given with -m is empty; write something to send")
         return message
     if sys.stdin is None or sys.stdin.isatty():
         return None
-    text = sys.stdin.read()
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"stdin is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); pipe text, not binary data"
+        ) from None
+    if "\x00" in text:
+        raise UsageError(f"stdin holds a NUL byte (offset {data.index(0)}): binary data; pipe text instead")
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write is not part of the message
     if not text.strip():
         raise UsageError("stdin is not a terminal but held no message; pipe some text or use -m TEXT")
     return text.rstrip("\r\n")  # the newline that ends a piped file or echo is not part of the message
@@ -175,8 +186,8 @@ def new(
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
 
+    text = _message_text(message)  # bad input is refused before the store is touched
     store = _store()
-    text = _message_text(message)
     generated = name is None
     name = lifecycle.fresh_name(store) if name is None else validate_name(name)
     meta = SessionMeta.fresh(
@@ -210,14 +221,26 @@ def resume(
     from swarmchat import chat
     from swarmchat.session import SessionMeta
 
-    store = _store()
     text = _message_text(message)
+    store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
         if not newest:
             raise UsageError("there is no session to resume yet; start one with 'swarmchat new'")
         name = newest[0].name
+    from swarmchat.lifecycle import confirm_agency
+
+    at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
+    confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
     _run_chat(chat, store, name, create=None, agency=agency, text=text)
+
+
+def _ask_to_run(spec: str) -> bool:
+    from swarmchat.safe_text import safe_line
+
+    typer.echo(f"This session was imported. Its agency SPEC is {safe_line(spec)}", err=True)
+    typer.echo("Resuming imports that module, which runs its code.", err=True)
+    return typer.confirm("Run it?", default=False, abort=True, err=True)
 
 
 def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: object) -> None:
@@ -240,6 +263,7 @@ def list_(
 ) -> None:
     """List sessions, most recently used first."""
     _short_lived()
+    from swarmchat.safe_text import json_dumps
     from swarmchat.store.base import BadSession, newest_first
 
     store = _store()
@@ -264,7 +288,7 @@ def list_(
             else {k: v for k, v in m.to_dict().items() if k != "journal_seq"}
             for m in shown
         ]
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json_dumps(rows) + "\n")
         return
     if not shown:
         typer.echo("no sessions yet; start one with 'swarmchat new'")
@@ -301,9 +325,11 @@ def show(
         with console.pager(ScreenPager(console), styles=True):  # paged when taller than the screen
             transcript(console, meta, items)
     else:
+        from swarmchat.render import untrusted_note
         from swarmchat.transcript import to_markdown
 
-        sys.stdout.write(to_markdown(meta.title or meta.name, items))
+        note = untrusted_note(meta.agency) if meta.agency and not meta.agency_trusted else ""
+        sys.stdout.write(to_markdown(meta.title or meta.name, items, note=note))
 
 
 @app.command()
@@ -317,12 +343,20 @@ def delete(
 
     store = _store()
     unique = list(dict.fromkeys(validate_name(n) for n in names))
-    for n in unique:  # all or nothing: check every name before deleting any
-        store.read_meta(n) if store.exists(n) else _missing(n)
+    for n in unique:  # all or nothing: check every name before deleting any; a damaged session may go too
+        if not store.exists(n):
+            _missing(n)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("delete needs confirmation; pass --yes when not at a terminal")
-        typer.confirm(f"Delete {len(unique)} session(s): {', '.join(unique)}?", abort=True, err=True)
+        from swarmchat.lifecycle import damage
+        from swarmchat.safe_text import safe_line
+
+        shown = []
+        for n in unique:
+            problem = damage(store, n)
+            shown.append(f"'{n}' (damaged: {safe_line(problem)})" if problem else f"'{n}'")
+        typer.confirm(f"Delete {len(unique)} session(s): {', '.join(shown)}?", abort=True, err=True)
     deleted, busy = _delete_each(store, unique)
     if deleted:
         typer.echo(f"deleted {len(deleted)} session(s): {', '.join(deleted)}")
@@ -451,8 +485,23 @@ def import_(
     """Import a session from a file made by export (or an agency-swarm demo chat)."""
     from swarmchat.lifecycle import import_file
 
-    meta = import_file(_store(), file, name)
+    done = import_file(_store(), file, name)
+    meta = done.meta
+    if done.renamed:
+        from swarmchat.safe_text import safe_line
+
+        sys.stderr.write(
+            f"swarmchat: warning: {safe_line(done.renamed)}; imported as '{meta.name}' "
+            f"(rename it with 'swarmchat rename {meta.name} NEW', or import with --name NAME)\n"
+        )
     typer.echo(f"imported {meta.name} ({meta.message_count} messages)")
+    if not meta.agency_trusted and meta.agency:
+        from swarmchat.safe_text import safe_line
+
+        typer.echo(
+            f"it names agency SPEC {safe_line(meta.agency)}: 'swarmchat resume {meta.name}' asks before running it",
+            err=True,
+        )
 
 
 @app.command()
@@ -463,16 +512,17 @@ def search(
     """Find sessions whose messages contain TEXT."""
     from dataclasses import asdict
 
+    from swarmchat.safe_text import json_dumps, safe_line
     from swarmchat.store.search import search_sessions
 
     if not text.strip():
         raise UsageError("search needs some text to look for, e.g. swarmchat search 'hotel'")
     hits = search_sessions(_store(), text)
     if as_json:
-        sys.stdout.write(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(json_dumps([asdict(h) for h in hits]) + "\n")
         return
     if not hits:  # finding nothing is an answer, not a failure (exit 1 means the store failed)
-        typer.echo(f"no session mentions '{text}'")
+        typer.echo(f"no session mentions '{safe_line(text)}'")
         return
     from swarmchat.render import search_hits
 
@@ -527,6 +577,8 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    line = " ".join(message.split())
+    from swarmchat.safe_text import safe_line
+
+    line = safe_line(" ".join(message.split()))
     sys.stderr.write(f"swarmchat: error: {line}\n")
     sys.exit(code)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import replace
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from swarmchat.errors import InvalidName, UsageError
+from swarmchat.errors import CorruptSession, InvalidName, UsageError
 from swarmchat.names import generate_name, validate_name
+from swarmchat.safe_text import json_dumps
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
 from swarmchat.store import Listed, SessionStore
 from swarmchat.transcript import chronological, is_user_turn
@@ -113,7 +115,8 @@ def export_data(store: SessionStore, name: str) -> dict[str, Any]:
 
 
 def export_json(store: SessionStore, name: str) -> str:
-    return json.dumps(export_data(store, name), ensure_ascii=False, indent=1) + "\n"
+    """The export as text: exact data, every control character escaped (safe to print)."""
+    return json_dumps(export_data(store, name)) + "\n"
 
 
 def read_import(path: Path) -> tuple[SessionMeta | None, list[Item], str]:
@@ -122,6 +125,10 @@ def read_import(path: Path) -> tuple[SessionMeta | None, list[Item], str]:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except RecursionError:
+        raise UsageError(
+            f"{path}: its JSON is nested too deeply to be a session; give a file made by 'swarmchat export'"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{path}: not a JSON file ({exc}); give a file made by 'swarmchat export'") from None
     if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
@@ -148,24 +155,73 @@ def _items(path: Path, value: object) -> list[Item]:
     return value
 
 
-def import_file(store: SessionStore, path: Path, name: str | None) -> SessionMeta:
+@dataclass
+class Imported:
+    meta: SessionMeta
+    renamed: str = ""  # why the name the file gives could not be kept (it was imported under meta.name)
+
+
+def import_file(store: SessionStore, path: Path, name: str | None) -> Imported:
+    """Store the file's session. Its agency SPEC, if it names one, is code the file chose: the session
+    keeps it untrusted (`agency_trusted` False) until the user confirms it (see `confirm_agency`).
+
+    A name given with `--name` must be valid; a file's own name that cannot be a session name is
+    replaced by a fresh one, and `renamed` says why (the CLI tells the user)."""
     meta, items, suggested = read_import(path)
     if not items:  # a session exists from its first message: there would be nothing to store
         raise UsageError(f"{path}: holds no messages; there is nothing to import")
+    renamed = ""
     if name is None:
         try:
             name = validate_name(suggested)
-        except InvalidName:
+        except InvalidName as exc:
             name = fresh_name(store)
+            renamed = f"the name in {path.name} cannot be a session name ({exc})"
         if store.exists(name):
             raise UsageError(f"a session named '{name}' already exists; import it under another name with --name NEW")
     stamp = now_iso()
-    if meta is None:
+    if meta is None:  # an agency-swarm chat file names no agency: the built-in one (or yours) runs it
         meta = SessionMeta.fresh(name, title=title_from(first_user_text(items)))
     else:
-        meta = replace(meta, name=validate_name(name), updated_at=meta.updated_at or stamp)
-    store.write_new(meta, items)
-    return meta
+        trusted = not meta.agency
+        meta = replace(meta, name=validate_name(name), updated_at=meta.updated_at or stamp, agency_trusted=trusted)
+    try:
+        store.write_new(meta, items)
+    except RecursionError:
+        raise UsageError(f"{path}: its messages are nested too deeply to store; nothing was imported") from None
+    return Imported(meta, renamed)
+
+
+def damage(store: SessionStore, name: str) -> str | None:
+    """What is wrong with a stored session that cannot be read, or None if it reads."""
+    try:
+        store.read(name)
+    except CorruptSession as exc:
+        return exc.problem
+    return None
+
+
+def confirm_agency(store: SessionStore, name: str, given: str | None, ask: Callable[[str], bool] | None) -> None:
+    """Before an imported session's agency SPEC is imported (which runs its code), the user confirms it:
+    by naming a SPEC (`--agency`), which then becomes the session's, or by `ask(spec)` answering yes
+    (on a terminal). Without either, refuse. Once confirmed, the session is trusted like any other."""
+    meta = store.read_meta(name)
+    if meta.agency_trusted or not meta.agency:
+        return
+    if given is None:
+        if ask is None:
+            raise UsageError(
+                f"session '{name}' was imported and names agency SPEC '{meta.agency}'; "
+                f"run 'swarmchat resume {name} --agency {shlex.quote(meta.agency)}' to confirm it"
+            )
+        if not ask(meta.agency):
+            raise UsageError(f"the agency SPEC of session '{name}' was not confirmed; nothing was run")
+        given = meta.agency
+    session = store.open(name)
+    try:
+        session.update_meta(agency=given, agency_trusted=True)
+    finally:
+        session.close()
 
 
 def prune_candidates(store: SessionStore, older_than: int, now: datetime | None = None) -> list[SessionMeta]:

@@ -10,6 +10,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
+from swarmchat.safe_text import safe_line, safe_markdown, text_block, text_line
 from swarmchat.session import Item, SessionMeta, parse_time
 from swarmchat.store import BadSession, Listed, SearchHit
 
@@ -111,10 +112,8 @@ def fit(text: str, width: int) -> str:
 
 
 def _clean(text: str) -> str:
-    """Stored text on one line, without control characters (an imported title cannot drive the terminal)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else " " if c in "\t\n\r" else "\ufffd" for c in text)
+    """Stored text on one line, its controls shown not obeyed (an imported title cannot drive the terminal)."""
+    return safe_line(text)
 
 
 def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
@@ -123,29 +122,37 @@ def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
 
     from swarmchat.transcript import entries
 
-    console.rule(Text.assemble((meta.name, "bold"), " ", (meta.title, "dim")))  # a title is text, not markup
+    console.rule(Text.assemble(text_line(meta.name, "bold"), " ", text_line(meta.title, "dim")))
+    if not meta.agency_trusted and meta.agency:
+        console.print(text_line(untrusted_note(meta.agency), "yellow"))
+        console.print()
     show_entries(console, entries(items))
 
 
+def untrusted_note(spec: str) -> str:
+    return f"imported; its agency SPEC {spec} runs only once confirmed (resume asks, or --agency SPEC)"
+
+
 def show_entries(console: Console, shown: list[Entry]) -> None:
+    """Stored turns (the resume replay, /history, `show`): every text made safe, none read as markup."""
     from rich.text import Text
 
     for entry in shown:
         if entry.kind == "user":
             turn = f" #{entry.turn}" if entry.turn else ""  # the number fork --at takes
             to = f" → {entry.to}" if entry.to else ""
-            console.print(Text.assemble(("you", "bold green"), (turn, "dim"), (to, "dim")))
-            console.print(Text(entry.text))
+            console.print(Text.assemble(text_line("you", "bold green"), text_line(turn + to, "dim")))
+            console.print(text_block(entry.text))
         elif entry.kind == "reply" and not entry.nested:
-            from rich.markdown import Markdown  # ~40 ms of imports, paid only when a reply is shown
-
-            console.print(Text(entry.agent, style="bold magenta"))
-            console.print(Markdown(entry.text))
+            console.print(text_line(entry.agent, "bold magenta"))
+            console.print(
+                safe_markdown(entry.text)
+            )  # rich's Markdown: ~40 ms of imports, paid only when a reply is shown
         else:
             arrow = f"{entry.agent} → {entry.to}" if entry.to else entry.agent
             label = {"tool_call": "⚙", "tool_output": "↳", "note": "·"}.get(entry.kind, "↪")
             console.print(
-                Text(f"  {label} {arrow}: {_flat(entry.text)}", style="dim"), overflow="ellipsis", no_wrap=True
+                text_line(f"  {label} {arrow}: {_flat(entry.text)}", "dim"), overflow="ellipsis", no_wrap=True
             )
         console.print()
 
@@ -157,8 +164,8 @@ def search_hits(console: Console, hits: list[SearchHit]) -> None:
     for hit in hits:
         if hit.name != current:
             current = hit.name
-            console.print(Text.assemble((hit.name, "bold cyan"), "  ", (hit.title, "dim")))
-        console.print(Text.assemble("  ", (f"{hit.role}: ", "dim"), hit.line))
+            console.print(Text.assemble(text_line(hit.name, "bold cyan"), "  ", text_line(hit.title, "dim")))
+        console.print(Text.assemble("  ", text_line(f"{hit.role}: ", "dim"), text_line(hit.line)))
 
 
 def _flat(text: str) -> str:

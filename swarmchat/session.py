@@ -42,6 +42,9 @@ class SessionMeta:
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
     tags: list[str] = field(default_factory=list)  # sorted, unique without case, each valid as a name (lifecycle.tag)
+    # False for an imported session whose agency SPEC the user has not confirmed yet: importing a
+    # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
+    agency_trusted: bool = True
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
@@ -76,6 +79,8 @@ class SessionMeta:
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("field 'tags' is not a list of strings")
+        if not isinstance(data.get("agency_trusted", True), bool):
+            raise ValueError("field 'agency_trusted' is not true or false")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.live import Live
-from rich.markdown import Markdown
 from rich.text import Text
 
 from swarmchat.events import (
@@ -23,20 +22,29 @@ from swarmchat.events import (
     TurnDone,
     TurnError,
 )
+from swarmchat.safe_text import safe_markdown, text_line
 
 INTERRUPTED_NOTE = "[interrupted]"
 
 
+# Every text these functions print comes from a model, a tool, a session or a server: each is made
+# safe here (safe_text) and none is read as rich markup.
+
+
 def agent_header(console: Console, agent: str) -> None:
-    console.print(Text(agent, style="bold magenta"))
+    console.print(text_line(agent, "bold magenta"))
 
 
 def dim_line(console: Console, text: str) -> None:
-    console.print(Text(f"  {flat(text)}", style="dim"), overflow="ellipsis", no_wrap=True, crop=True)
+    console.print(text_line(f"  {flat(text)}", "dim"), overflow="ellipsis", no_wrap=True, crop=True)
 
 
 def error_line(console: Console, message: str) -> None:
-    console.print(Text(f"error: {message}", style="bold red"), overflow="fold")
+    console.print(text_line(f"error: {message}", "bold red"), overflow="fold")
+
+
+def warning_line(console: Console, message: str) -> None:
+    console.print(text_line(f"warning: {message}", "yellow"), overflow="fold")
 
 
 def flat(text: str, limit: int = 300) -> str:
@@ -111,13 +119,13 @@ class TurnView:
         settled, rest = split_settled(self.buffer)
         if settled:
             self._stop_live()
-            self.console.print(Markdown(settled))
+            self.console.print(safe_markdown(settled))
             self.buffer = rest
         if self.buffer:
             if self.live is None:
                 self.live = Live(console=self.console, refresh_per_second=12, transient=True)
                 self.live.start()
-            self.live.update(Markdown(self.buffer))
+            self.live.update(safe_markdown(self.buffer))
 
     def _stop_live(self) -> None:
         if self.live is not None:
@@ -127,7 +135,7 @@ class TurnView:
     def _settle_all(self) -> None:
         self._stop_live()
         if self.buffer.strip():
-            self.console.print(Markdown(self.buffer))
+            self.console.print(safe_markdown(self.buffer))
         self.buffer = ""
 
     def close(self, *, interrupted: bool = False) -> None:

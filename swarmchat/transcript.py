@@ -98,8 +98,8 @@ def turns(items: list[Item]) -> list[list[Entry]]:
     return grouped
 
 
-def to_markdown(title: str, items: list[Item]) -> str:
-    lines = [f"# {title}", ""]
+def to_markdown(title: str, items: list[Item], note: str = "") -> str:
+    lines = [f"# {title}", ""] + ([f"> {note}", ""] if note else [])
     for entry in entries(items):
         if entry.kind == "user":
             lines += [f"**You** → {entry.to}:" if entry.to else "**You:**", "", entry.text, ""]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from swarmchat.errors import UsageError
 from swarmchat.store.base import BadSession, Listed, OpenSession, SearchHit, SessionStore
 
 __all__ = ["BadSession", "Listed", "OpenSession", "SearchHit", "SessionStore", "data_dir", "open_store"]
@@ -19,23 +21,48 @@ def data_dir() -> Path:
     return Path(user_data_dir("swarmchat", appauthor=False))
 
 
+_SCHEMES = ("redis://", "rediss://", "unix://")
+_FORMS = (
+    "use redis://[:PASSWORD@]HOST:PORT/DB, rediss://... (TLS) or unix:///path/to/redis.sock, "
+    "or leave it empty for files in the data dir"
+)
+
+
 def open_store(url: str | None = None) -> SessionStore:
-    """The store named by `url` or SWARMCHAT_STORE (redis://, rediss://), else the file store."""
+    """The store named by `url` or SWARMCHAT_STORE (redis://, rediss://, unix://), else the file store.
+
+    Anything else is refused rather than quietly falling back to the files: a typo such as
+    `redis:/host` must not put a team's sessions on one laptop."""
     url = url if url is not None else os.environ.get("SWARMCHAT_STORE", "")
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from swarmchat.store.redis import RedisStore
-        except ModuleNotFoundError as exc:
-            if exc.name != "redis":
-                raise
-            from swarmchat.errors import UsageError
+    if not url.strip():
+        from swarmchat.store.files import FileStore
 
-            raise UsageError(
-                "SWARMCHAT_STORE is a Redis URL but the redis package is not installed; "
-                "run: pip install 'swarmchat[redis]'"
-            ) from None
+        return FileStore(data_dir())
+    _check_url(url)
+    try:
+        from swarmchat.store.redis import RedisStore
+    except ModuleNotFoundError as exc:
+        if exc.name != "redis":
+            raise
+        raise UsageError(
+            "SWARMCHAT_STORE is a Redis URL but the redis package is not installed; run: pip install 'swarmchat[redis]'"
+        ) from None
 
-        return RedisStore(url)
-    from swarmchat.store.files import FileStore
+    return RedisStore(url)
 
-    return FileStore(data_dir())
+
+def _check_url(url: str) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from swarmchat.safe_text import safe_line
+
+    shown = safe_line(re.sub(r"//[^/@]*@", "//***@", url))  # never echo a password
+    if not url.startswith(_SCHEMES):
+        raise UsageError(f"SWARMCHAT_STORE='{shown}' is not a store URL; {_FORMS}")
+    parts = urlsplit(url)
+    if parts.scheme != "unix" and not parts.hostname:
+        raise UsageError(f"SWARMCHAT_STORE='{shown}' names no Redis host; {_FORMS}")
+    db = parts.path.strip("/") if parts.scheme != "unix" else ""
+    for value in [db, *parse_qs(parts.query).get("db", [])]:
+        if value and not (value.isascii() and value.isdigit()):
+            raise UsageError(f"SWARMCHAT_STORE='{shown}': the Redis database must be a number such as 0, not '{value}'")

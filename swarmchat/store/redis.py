@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
+from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable, UsageError
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
 from swarmchat.store.base import BadSession, Listed, WritesNew, lock_refusal, newest_first
@@ -192,6 +192,11 @@ class RedisStore(WritesNew):
                 raise StoreUnavailable(
                     "lost the session's Redis lock (it expired while this process was stalled); "
                     "nothing was written: resume the session to continue"
+                ) from None
+            if "DB index is out of range" in str(exc):  # SELECT of a database the server does not have
+                raise UsageError(
+                    f"Redis at {self.location} has no such database ({_first_line(exc)}); "
+                    "use a database number it has (0-15 by default) in SWARMCHAT_STORE"
                 ) from None
             if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
                 raise StoreUnavailable(
