@@ -175,6 +175,7 @@ def new(
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
 
+    _check_client_settings()
     store = _store()
     text = _message_text(message)
     generated = name is None
@@ -210,6 +211,7 @@ def resume(
     from swarmchat import chat
     from swarmchat.session import SessionMeta
 
+    _check_client_settings()
     store = _store()
     text = _message_text(message)
     if name is None:
@@ -218,6 +220,13 @@ def resume(
             raise UsageError("there is no session to resume yet; start one with 'swarmchat new'")
         name = newest[0].name
     _run_chat(chat, store, name, create=None, agency=agency, text=text)
+
+
+def _check_client_settings() -> None:
+    """A malformed SWARMCHAT_TIMEOUT / SWARMCHAT_MAX_RETRIES is bad input: refused before anything is created."""
+    from swarmchat.agency.models import client_settings
+
+    client_settings()
 
 
 def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: object) -> None:
