@@ -389,7 +389,7 @@ class Repl:
             error_line(self.console, "give the new name: /rename NEW")
             return
         new = validate_name(arg)
-        await self.ready()  # the binding's saves must go to the new name from here on
+        await self.ready()  # the agency is built (its load read the old session) before the swap
         old = self.meta.name
         if self.store.exists(new):
             error_line(self.console, f"a session named '{new}' already exists; pick another name")
