@@ -594,6 +594,7 @@ def bench_ttft(b: Bench, fake: Any) -> None:
 
 async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     from swarmchat.agency import bind, configure_models, import_agency_swarm
+    from swarmchat.bound import LiveSession
     from swarmchat.default_agency import create_agency
     from swarmchat.events import TextDelta
 
@@ -602,7 +603,7 @@ async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list
     meta = SessionMeta.fresh("ttft", base_url=fake.url, model="fake-model")
     session = store.open("ttft", create=meta)
     try:
-        binding = bind(session.meta, session)
+        binding = bind(session.meta, LiveSession(session))
         bare = create_agency()  # the same factory, no persistence
         configure_models(bare, meta)
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from typing import TextIO
 
+from swarmchat.bound import BoundAgency, LiveSession
 from swarmchat.events import TextDelta, TurnDone, TurnError
 from swarmchat.safe_text import StreamGuard, safe_line
 from swarmchat.session import SessionMeta
 from swarmchat.store import SessionStore
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Asked to stop (kill, the terminal closed): handled like Ctrl-C, the partial reply is kept."""
 
 
 def one_shot(
@@ -29,7 +34,7 @@ def one_shot(
     err = err or sys.stderr
     session = store.open(name, create=create)
     try:
-        binding = bind(session.meta, session, agency)
+        binding = bind(session.meta, LiveSession(session), agency)
         for problem in binding.replay_problems:
             err.write(f"swarmchat: warning: {safe_line(problem)}\n")
         return asyncio.run(_one_turn(binding, text, session.meta.recipient, out, err))
@@ -37,36 +42,56 @@ def one_shot(
         session.close()
 
 
-async def _one_turn(binding: object, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
-    from swarmchat.agency import Binding
+async def _one_turn(binding: BoundAgency, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    stopped: list[signal.Signals] = []
 
-    assert isinstance(binding, Binding)
+    def stop(sig: signal.Signals) -> None:
+        if not stopped:
+            stopped.append(sig)
+            task.cancel()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop, sig)
     wrote = ""
     speaker = ""
     code = 0
     # On a terminal the reply's controls are shown, not obeyed; a pipe gets the exact text.
     guard = StreamGuard() if out.isatty() else None
-    async for event in binding.turn(text, recipient):
-        if isinstance(event, TextDelta) and event.caller is None:
-            if wrote and event.agent != speaker and not wrote.endswith("\n"):
-                out.write("\n")  # another agent took over (a handoff): start its text on a new line
-            speaker = event.agent
-            out.write(guard.feed(event.text) if guard else event.text)
-            out.flush()
-            wrote += event.text
-        elif isinstance(event, TurnError):
-            err.write(f"swarmchat: error: {safe_line(event.message)}\n")
-            code = 1
-        elif isinstance(event, TurnDone) and not wrote and event.text:
-            out.write(guard.feed(event.text) if guard else event.text)
-            wrote = event.text
+    try:
+        async for event in binding.turn(text, recipient):
+            if isinstance(event, TextDelta) and event.caller is None:
+                if wrote and event.agent != speaker and not wrote.endswith("\n"):
+                    out.write("\n")  # another agent took over (a handoff): start its text on a new line
+                speaker = event.agent
+                out.write(guard.feed(event.text) if guard else event.text)
+                out.flush()
+                wrote += event.text
+            elif isinstance(event, TurnError):
+                err.write(f"swarmchat: error: {safe_line(event.message)}\n")
+                code = 1
+            elif isinstance(event, TurnDone) and not wrote and event.text:
+                out.write(guard.feed(event.text) if guard else event.text)
+                wrote = event.text
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        task.uncancel()
+        name = stopped[0].name
+        err.write(f"swarmchat: error: stopped by {name}; the reply so far is kept, marked interrupted\n")
+        code = 128 + stopped[0].value
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
     if guard:
         out.write(guard.flush())
     if wrote and not wrote.endswith("\n"):
         out.write("\n")
-    for problem in binding.save_errors:
+    for problem in binding.live.take_errors():
         err.write(f"swarmchat: error: could not save the session: {safe_line(problem)}\n")
-        code = 1
+        code = code or 1
     return code
 
 

@@ -23,20 +23,23 @@ if TYPE_CHECKING:
     from swarmchat.store import SessionStore
 
 
-def _plain_values_as_they_are() -> None:
-    """Keep pydantic out of the commands' start-up.
+def _plain_values_as_they_are() -> bool:
+    """Keep pydantic out of the commands' start-up; True if the patch applied.
 
-    typer (0.2x) coerces each parameter through a pydantic TypeAdapter, which imports pydantic
+    typer (0.29) coerces each parameter through a pydantic TypeAdapter, which imports pydantic
     (~90 ms, more than half of `list`'s budget) even for an unset option (--help's None) or a
-    plain string. A value that already is what its annotation says (None, a str for `str`, a
-    bool for `bool`, a member of the Enum, strings for `list[str]`) comes out of that adapter
-    unchanged, so it is passed through as is; every other value still goes through typer. A
-    typer without this machinery is left alone.
+    plain string. typer offers no public way around it: its own options (--help, the completion
+    ones) are unset bools, and `parser=` still builds an adapter. A value that already is what its
+    annotation says (None, a str for `str`, a bool for `bool`, a member of the Enum, strings for
+    `list[str]`) comes out of that adapter unchanged, so it is passed through as is; every other
+    value still goes through typer. This replaces the PRIVATE `_TyperParameter.process_value`:
+    pyproject.toml bounds typer to the tested minor version and tests/test_typer_patch.py fails
+    loudly if a typer release stops taking the patch. A typer without this machinery is left alone.
     """
     param_cls: Any = getattr(getattr(typer, "core", None), "_TyperParameter", None)
     original = getattr(param_cls, "process_value", None)
     if param_cls is None or original is None or not hasattr(param_cls, "get_runtime_param"):
-        return
+        return False
 
     class AsIs:
         @staticmethod
@@ -69,9 +72,10 @@ def _plain_values_as_they_are() -> None:
         return original(self, ctx, value)
 
     param_cls.process_value = process_value
+    return True
 
 
-_plain_values_as_they_are()
+TYPER_PATCHED = _plain_values_as_they_are()
 
 app = typer.Typer(
     name="swarmchat",
@@ -187,6 +191,7 @@ def new(
     from swarmchat.session import SessionMeta
 
     text = _message_text(message)  # bad input is refused before the store is touched
+    _check_client_settings()
     store = _store()
     generated = name is None
     name = lifecycle.fresh_name(store) if name is None else validate_name(name)
@@ -221,6 +226,7 @@ def resume(
     from swarmchat import chat
     from swarmchat.session import SessionMeta
 
+    _check_client_settings()
     text = _message_text(message)
     store = _store()
     if name is None:
@@ -241,6 +247,13 @@ def _ask_to_run(spec: str) -> bool:
     typer.echo(f"This session was imported. Its agency SPEC is {safe_line(spec)}", err=True)
     typer.echo("Resuming imports that module, which runs its code.", err=True)
     return typer.confirm("Run it?", default=False, abort=True, err=True)
+
+
+def _check_client_settings() -> None:
+    """A malformed SWARMCHAT_TIMEOUT / SWARMCHAT_MAX_RETRIES is bad input: refused before anything is created."""
+    from swarmchat.agency.models import client_settings
+
+    client_settings()
 
 
 def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: object) -> None:

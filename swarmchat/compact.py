@@ -5,16 +5,13 @@ The full original is first kept as a fork, so nothing is lost."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
+from swarmchat.bound import BoundAgency
 from swarmchat.errors import ModelError
 from swarmchat.lifecycle import fork
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore
 from swarmchat.transcript import to_markdown
-
-if TYPE_CHECKING:
-    from swarmchat.agency import Binding
 
 SUMMARY_INSTRUCTIONS = (
     "Summarize the conversation you are given so that it can replace it: keep every fact, decision, "
@@ -61,7 +58,7 @@ def summary_items(summary: str, agent: str) -> list[Item]:
     ]
 
 
-async def compact(store: SessionStore, binding: Binding, meta: SessionMeta, instructions: str) -> str:
+async def compact(store: SessionStore, binding: BoundAgency, meta: SessionMeta, instructions: str) -> str:
     """Fork the session, summarize it, replace its history by the summary; returns the fork's name."""
     items = list(binding.live_items())
     kept = kept_name(store, meta.name)

@@ -1,12 +1,13 @@
 """What happens during a turn, in swarmchat's own terms (the REPL and -m mode render these).
 
-agency.py translates agency-swarm's stream into these, so nothing else needs to know its
+swarmchat.agency translates agency-swarm's stream into these, so nothing else needs to know its
 event shapes. `caller` is None for what the user sees; an agent name for agent-to-agent traffic.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,18 @@ class Handoff:
     recipient: str
 
 
+ErrorKind = Literal[
+    "auth", "rate_limit", "timeout", "stream_cut", "connection", "server", "context_overflow", "bad_reply", "failed"
+]
+
+
 @dataclass(frozen=True)
 class TurnError:
-    """The model API failed; `message` says what happened and what to do."""
+    """The model API failed; `message` says what happened and what to do. `kind` lets a screen offer
+    the fitting remedy (e.g. /compact for "context_overflow")."""
 
     message: str
+    kind: ErrorKind = "failed"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from swarmchat import slash
+from swarmchat.bound import LiveSession
 from swarmchat.errors import AgencyLoadError, SwarmchatError
 from swarmchat.names import validate_name
 from swarmchat.render import show_entries
@@ -96,6 +97,7 @@ class Repl:
     def __init__(self, store: SessionStore, session: OpenSession, agency: str | None, console: Console) -> None:
         self.store = store
         self.session = session
+        self.live = LiveSession(session)  # the binding's saves go wherever /rename moves the session
         self.agency_spec = agency
         self.console = console
         self.usage = Usage()
@@ -138,9 +140,9 @@ class Repl:
 
     # the agency, built in the background ---------------------------------------------------
     def start_binding(self) -> None:
-        from swarmchat.agency import bind  # light: agency.py imports agency-swarm only inside bind()
+        from swarmchat.agency import bind  # light: agency-swarm is imported only inside bind()
 
-        self._binding_future = self._executor.submit(bind, self.meta, self.session, self.agency_spec)
+        self._binding_future = self._executor.submit(bind, self.meta, self.live, self.agency_spec)
         loop = asyncio.get_running_loop()
         self._binding_future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._bound))
 
@@ -309,9 +311,8 @@ class Repl:
         if view.done is not None:
             self.usage.input_tokens += view.done.input_tokens
             self.usage.output_tokens += view.done.output_tokens
-        for problem in binding.save_errors:
+        for problem in binding.live.take_errors():
             error_line(self.console, f"could not save the session: {problem}")
-        binding.save_errors.clear()
 
     # slash commands ---------------------------------------------------------------------------
     async def cmd_help(self, arg: str) -> None:
@@ -330,9 +331,8 @@ class Repl:
         binding = await self.ready()
         current = self.recipient()
         for name in binding.agent_names:
-            agent = binding.agency.agents[name]
             mark = "→" if name == current else " "
-            about = str(getattr(agent, "description", "") or "")
+            about = binding.describe(name)
             self.console.print(Text(f"{mark} {name}", style="bold" if name == current else ""), Text(about, "dim"))
 
     async def cmd_agent(self, arg: str) -> None:
@@ -389,7 +389,7 @@ class Repl:
             error_line(self.console, "give the new name: /rename NEW")
             return
         new = validate_name(arg)
-        binding = await self.ready()
+        await self.ready()  # the agency is built (its load read the old session) before the swap
         old = self.meta.name
         if self.store.exists(new):
             error_line(self.console, f"a session named '{new}' already exists; pick another name")
@@ -403,9 +403,9 @@ class Repl:
             self.session = self.store.open(new) if existed else self.store.open(new, create=meta)
         except SwarmchatError:
             self.session = self.store.open(old) if existed else self.store.open(old, create=replace(meta, name=old))
-            binding.session = self.session
+            self.live.switch(self.session)
             raise
-        binding.session = self.session
+        self.live.switch(self.session)
         with contextlib.suppress(OSError):
             history_file(old).replace(history_file(new))
         self.prompt.history = FileHistory(str(history_file(new)))
@@ -447,10 +447,8 @@ class Repl:
         if not arg:
             self.console.print(self.meta.model or f"{self._agent_model()} [dim](the agency's own)[/dim]")
             return
-        from swarmchat.agency import configure_models
-
         self.session.update_meta(model=arg)
-        configure_models(binding.agency, self.meta)
+        binding.set_model(arg)
         self.console.print(f"[dim]every agent now uses[/dim] [bold]{arg}[/bold]")
 
     async def cmd_compact(self, arg: str) -> None:

@@ -1,0 +1,170 @@
+"""The local agency: an agency-swarm Agency in this process, bound to a live session (`BoundAgency`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from swarmchat.agency.build import construct, stored_items
+from swarmchat.agency.environment import import_agency_swarm
+from swarmchat.agency.errors import classify
+from swarmchat.agency.models import configure_models
+from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
+from swarmchat.agency.stream import TurnTracker, usage
+from swarmchat.bound import BoundAgency, LiveSession, Message
+from swarmchat.events import Event, TurnDone
+from swarmchat.session import Item, SessionMeta
+
+INTERRUPTED = "[interrupted]"
+
+
+@dataclass
+class Binding:
+    """An agency bound to a live session: every change to its history is saved through `live`."""
+
+    agency: Any
+    live: LiveSession
+    replay_problems: list[str] = field(default_factory=list)
+
+    @property
+    def agent_names(self) -> list[str]:
+        return list(self.agency.agents)
+
+    @property
+    def entry_agent(self) -> str:
+        entry = self.agency.entry_points
+        return str(entry[0].name) if entry else self.agent_names[0]
+
+    def describe(self, agent: str) -> str:
+        return str(getattr(self.agency.agents.get(agent), "description", "") or "")
+
+    def live_items(self) -> list[Item]:
+        return stored_items(self.agency)
+
+    def set_items(self, items: list[Item]) -> None:
+        """Replace the history (undo, clear) and persist the change."""
+        self.agency.thread_manager.replace_messages(items)
+        self.live.save(self.live_items())
+        self.live.session.end_turn(self.live_items())
+
+    def model_name(self, agent: str | None = None) -> str:
+        """The model an agent (default: the entry agent) runs on."""
+        found = self.agency.agents.get(agent or self.entry_agent)
+        model = getattr(found, "model", None)
+        return str(getattr(model, "model", model) or "")
+
+    def set_model(self, model: str) -> None:
+        configure_models(self.agency, replace(self.live.meta, model=model))
+
+    async def summarize(self, transcript: str, instructions: str) -> str:
+        """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""
+        import agents
+
+        entry = self.agency.agents[self.entry_agent]
+        summarizer = agents.Agent(name="Summarizer", instructions=instructions, model=entry.model)
+        result = await agents.Runner.run(summarizer, transcript)
+        return str(result.final_output or "").strip()
+
+    async def turn(self, message: Message, recipient: str | None = None) -> AsyncIterator[Event]:
+        """Run one turn, yielding events; persisted as it goes. Cancel by cancelling the task
+        that iterates: the partial reply is stored, marked as interrupted."""
+        session = self.live.session
+        session.begin_turn()
+        target = recipient if recipient in self.agency.agents else self.entry_agent
+        stream = self.agency.get_response_stream(message, recipient_agent=target)
+        tracker = TurnTracker(str(target))
+        try:
+            try:
+                async for raw in stream:
+                    for event in tracker.translate(raw):
+                        yield event
+                result = await stream.wait_final_result()
+            except Exception as exc:  # what the stream raises instead of reporting
+                yield classify(exc, tracker.error or "")
+                return
+            if tracker.error is not None:
+                # reported as text only; the run's own exception, when it has one, says more
+                yield classify(getattr(result, "run_loop_exception", None), tracker.error)
+                return
+            tokens = usage(result)
+            meta = session.meta  # stored with the turn (end_turn)
+            meta.input_tokens += tokens[0]
+            meta.output_tokens += tokens[1]
+            yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
+        except (asyncio.CancelledError, GeneratorExit):
+            stream.cancel(mode="immediate")
+            self._keep_partial(tracker)
+            raise
+        finally:
+            session.end_turn(self.live_items())
+
+    def _keep_partial(self, tracker: TurnTracker) -> None:
+        """agency-swarm drops a cancelled reply; store what was shown, marked as interrupted."""
+        partial = tracker.reply_text()
+        text = f"{partial}\n\n{INTERRUPTED}" if partial else INTERRUPTED
+        items = self.live_items()
+        if items and items[-1].get("role") == "assistant" and items[-1].get("callerAgent") is None:
+            return  # the reply was stored before the cancel landed
+        stamp = int(time.time() * 1_000_000)
+        self.agency.thread_manager.add_message(
+            {
+                "id": f"msg_interrupted_{stamp}",
+                "type": "message",
+                "role": "assistant",
+                "status": "incomplete",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+                "agent": tracker.reply_agent,
+                "callerAgent": None,
+                "timestamp": stamp,
+                "message_origin": "swarmchat_interrupted",
+            }
+        )
+
+
+def _satisfies_the_seam(binding: Binding) -> BoundAgency:
+    return binding  # mypy checks that the local Binding is a BoundAgency
+
+
+def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None) -> Binding:
+    """Import agency-swarm, build the session's agency and attach its history and persistence."""
+    spec = spec_override or meta.agency or DEFAULT_SPEC
+    import_agency_swarm()
+    target = resolve_spec(spec)
+    agency = construct(target, spec, live.load, live.save)
+    configure_models(agency, meta)
+    binding = Binding(agency, live)
+    if spec_override and spec_override != meta.agency:
+        live.session.update_meta(agency=spec_override)
+    binding.replay_problems = _changed_agency(binding, meta)
+    return binding
+
+
+def _changed_agency(binding: Binding, meta: SessionMeta) -> list[str]:
+    """Report, once per session, saved items whose agents this agency no longer has.
+
+    They stay in the session untouched (agency-swarm only sends the model the items of the
+    agents it knows), so renaming an agent back brings them back into play."""
+    problems = []
+    known = set(binding.agent_names)
+    gone: dict[str, int] = {}
+    for item in binding.live_items():
+        for key in ("agent", "callerAgent"):
+            name = item.get(key)
+            if isinstance(name, str) and name not in known:
+                gone[name] = gone.get(name, 0) + 1
+                break
+    new = sorted(set(gone) - set(meta.reported_missing))
+    if new:
+        count = sum(gone[name] for name in new)
+        problems.append(
+            f"{count} saved item(s) belong to agents this agency no longer has ({', '.join(new)}); "
+            "they stay in the session file but the agents cannot continue them"
+        )
+        binding.live.session.update_meta(reported_missing=sorted(set(meta.reported_missing) | set(new)))
+    if meta.recipient and meta.recipient not in known:
+        problems.append(f"agent '{meta.recipient}' is gone; talking to '{binding.entry_agent}' instead")
+        binding.live.session.update_meta(recipient=None)
+    return problems

@@ -1,0 +1,118 @@
+"""Wording a failed turn: what happened and what to do, in one line, with a kind a screen can act on.
+
+Classified by the SDK's exception types and HTTP status codes; text is matched only when nothing
+typed reached us (agency-swarm reports some failures as a message string alone)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from swarmchat.events import TurnError
+
+AUTH = TurnError("the model API rejected the API key (401); set OPENAI_API_KEY to a valid key", "auth")
+RATE_LIMIT = TurnError("the model API is rate limiting (429); wait a moment and send again (/retry)", "rate_limit")
+TIMEOUT = TurnError("the model API did not answer in time; check the server and send again (/retry)", "timeout")
+STREAM_CUT = TurnError("the model's reply was cut off mid-stream; send again (/retry)", "stream_cut")
+CONNECTION = TurnError(
+    "cannot reach the model API (connection failed); check --base-url and that the server runs", "connection"
+)
+SERVER = TurnError("the model API failed with a server error; try again shortly (/retry)", "server")
+CONTEXT_OVERFLOW = TurnError(
+    "the conversation is longer than the model's context window; /compact it (or start a new session) and send again",
+    "context_overflow",
+)
+
+_OVERFLOW_WORDS = ("context_length_exceeded", "maximum context length", "context window", "context length exceeded")
+_STATUS_IN_TEXT = re.compile(r"\b(?:error code|status code|status|http)[:\s]+([1-5]\d\d)\b", re.IGNORECASE)
+
+
+def classify(exc: BaseException | None, text: str = "") -> TurnError:
+    """The TurnError for a failure: from the exception when there is one, else from its text."""
+    if exc is not None:
+        typed = _typed(exc)
+        if typed is not None:
+            return typed
+        text = text or f"{type(exc).__name__}: {exc}"
+    return from_text(text)
+
+
+def _typed(exc: BaseException) -> TurnError | None:
+    import httpx
+    import openai
+    from agents import exceptions as sdk
+
+    if isinstance(exc, openai.APIStatusError):
+        return from_status(exc.status_code, exc.code, _server_message(exc))
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        return TIMEOUT
+    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
+    if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError):
+        return STREAM_CUT
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        return CONNECTION
+    if isinstance(exc, sdk.ModelBehaviorError):
+        return TurnError(f"the model's reply could not be used ({_flat(str(exc))}); send again (/retry)", "bad_reply")
+    if isinstance(exc, sdk.MaxTurnsExceeded):
+        return TurnError(
+            "the agents used up their turns without a final answer; send again, or ask for less at once", "failed"
+        )
+    if isinstance(exc, openai.APIError) and _overflow(exc.code, exc.message):
+        return CONTEXT_OVERFLOW  # an error event inside a stream: no HTTP status, but the API's code
+    return None
+
+
+def from_status(status: int, code: Any, message: str) -> TurnError:
+    """An HTTP error answer from the model API."""
+    if status in (400, 413) and _overflow(code, message):
+        return CONTEXT_OVERFLOW
+    if status == 401:
+        return AUTH
+    if status == 403:
+        return TurnError(f"the model API refused access (403): {message}; check the API key and the model", "auth")
+    if status == 429:
+        return RATE_LIMIT
+    if status >= 500:
+        return SERVER
+    if status == 404:
+        return TurnError(f"the model API has no such model or endpoint (404): {message}; check --model and --base-url")
+    return TurnError(f"the model API refused the request ({status}): {message}")
+
+
+def from_text(text: str) -> TurnError:
+    """Only a message string: status codes matched as `Error code: 500`-style numbers, never digits
+    inside other numbers ("8500 tokens" is not a server error)."""
+    low = text.lower()
+    if _overflow(None, low):
+        return CONTEXT_OVERFLOW
+    status = _STATUS_IN_TEXT.search(text)
+    if status:
+        return from_status(int(status.group(1)), None, _flat(text))
+    if any(w in low for w in ("invalid_api_key", "incorrect api key", "invalid api key", "authentication")):
+        return AUTH
+    if any(w in low for w in ("rate limit", "rate_limit", "ratelimit", "quota")):
+        return RATE_LIMIT
+    if "timed out" in low or re.search(r"\btimeout\b", low):
+        return TIMEOUT
+    if any(w in low for w in ("peer closed", "incomplete chunked read", "remoteprotocolerror", "connection reset")):
+        return STREAM_CUT
+    if any(w in low for w in ("connection error", "connection refused", "connecterror", "name or service not known")):
+        return CONNECTION
+    if any(w in low for w in ("internal server error", "bad gateway", "service unavailable", "gateway timeout")):
+        return SERVER
+    return TurnError(f"the model API failed: {_flat(text)}")
+
+
+def _overflow(code: Any, message: str) -> bool:
+    return code == "context_length_exceeded" or any(w in message.lower() for w in _OVERFLOW_WORDS)
+
+
+def _server_message(exc: Any) -> str:
+    """The API's own message (the body's `message`), not the "Error code: 400 - {...}" repr."""
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    return _flat(str(message or exc.message))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())[:200]

@@ -1,0 +1,102 @@
+"""Translating agency-swarm's stream events into `swarmchat.events`, remembering the reply the user saw."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from swarmchat.events import Delegation, Event, Handoff, MessageDone, TextDelta, ToolCall, ToolOutput
+
+
+class TurnTracker:
+    """Turns agency-swarm stream events into swarmchat events, remembering the visible reply."""
+
+    def __init__(self, recipient: str) -> None:
+        self.reply_agent = recipient
+        self._texts: list[str] = []
+        self._current: list[str] = []
+        self._delegations: dict[str, str] = {}  # call id -> the agent asked
+        self.error: str | None = None  # what agency-swarm reported instead of raising (its text only)
+
+    def reply_text(self) -> str:
+        return "\n\n".join(t for t in [*self._texts, "".join(self._current)] if t)
+
+    def translate(self, raw: Any) -> list[Event]:
+        if isinstance(raw, dict):
+            if raw.get("type") == "error" and self.error is None:
+                self.error = str(raw.get("content") or "unknown error")
+            return []
+        kind = getattr(raw, "type", None)
+        agent = str(getattr(raw, "agent", None) or self.reply_agent)
+        caller = getattr(raw, "callerAgent", None)
+        if kind == "raw_response_event":
+            return self._raw(raw.data, agent, caller)
+        if kind == "run_item_stream_event":
+            return self._item(raw, agent, caller)
+        return []
+
+    def _raw(self, data: Any, agent: str, caller: str | None) -> list[Event]:
+        data_type = getattr(data, "type", None)
+        if data_type == "response.output_text.delta":
+            delta = str(getattr(data, "delta", "") or "")
+            if caller is None and delta:
+                if agent != self.reply_agent:
+                    self._flush()
+                    self.reply_agent = agent
+                self._current.append(delta)
+            return [TextDelta(agent, caller, delta)] if delta else []
+        if data_type == "response.output_text.done":
+            if caller is None:
+                self._flush()
+            return [MessageDone(agent, caller)]
+        return []
+
+    def _flush(self) -> None:
+        if self._current:
+            self._texts.append("".join(self._current))
+            self._current = []
+
+    def _item(self, raw: Any, agent: str, caller: str | None) -> list[Event]:
+        name = getattr(raw, "name", "")
+        item = getattr(raw, "item", None)
+        raw_item = getattr(item, "raw_item", None)
+        if name == "tool_called":
+            tool = str(_get(raw_item, "name") or "tool")
+            arguments = str(_get(raw_item, "arguments") or "")
+            if tool.startswith("send_message"):
+                args = _json(arguments)
+                recipient = str(args.get("recipient_agent", "?"))
+                self._delegations[str(_get(raw_item, "call_id"))] = recipient
+                return [Delegation(agent, recipient, str(args.get("message", "")))]
+            if tool.startswith("transfer_to_"):
+                return [Handoff(agent, tool.removeprefix("transfer_to_"))]
+            return [ToolCall(agent, caller, tool, arguments)]
+        if name == "tool_output":
+            call_id = str(_get(raw_item, "call_id"))
+            output = str(getattr(item, "output", "") or "")
+            if call_id in self._delegations:  # the other agent's answer: shown as coming from it
+                return [ToolOutput(self._delegations[call_id], agent, output, delegated=True)]
+            return [ToolOutput(agent, caller, output, delegated=False)]
+        if name in ("handoff_occured", "handoff_occurred"):
+            target = getattr(getattr(item, "target_agent", None), "name", None)
+            if target:
+                self.reply_agent = str(target)
+                return [Handoff(agent, str(target))]
+        return []
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def usage(result: Any) -> tuple[int, int]:
+    usage = getattr(getattr(result, "context_wrapper", None), "usage", None)
+    return int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)

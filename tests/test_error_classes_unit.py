@@ -1,0 +1,110 @@
+"""Fast unit tests: a failed turn is worded from the SDK's exception type and HTTP status, built here as
+the openai client builds them (real exception classes around real httpx responses); text is matched only
+when nothing typed exists, and then never inside other numbers."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
+
+from swarmchat.agency.errors import classify
+
+URL = "http://127.0.0.1:9/v1/responses"
+REQUEST = httpx.Request("POST", URL)
+
+
+def status_error(status: int, message: str, code: str | None = None) -> openai.APIStatusError:
+    """What openai-python raises for an HTTP error answer (same constructor, same class per status)."""
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
+    response = httpx.Response(status, json=body, request=REQUEST)
+    client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+    return client._make_status_error_from_response(response)
+
+
+def test_the_client_builds_the_subclass_per_status() -> None:
+    assert isinstance(status_error(401, "x"), openai.AuthenticationError)
+    assert isinstance(status_error(429, "x"), openai.RateLimitError)
+    assert isinstance(status_error(503, "x"), openai.InternalServerError)
+    assert status_error(400, "x", "context_length_exceeded").code == "context_length_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "words"),
+    [
+        (status_error(401, "Incorrect API key provided"), "auth", ["401", "OPENAI_API_KEY"]),
+        (status_error(403, "model not allowed"), "auth", ["403", "model not allowed"]),
+        (status_error(429, "Rate limit reached"), "rate_limit", ["429", "send again"]),
+        (status_error(500, "The server had an error"), "server", ["server error", "try again"]),
+        (status_error(502, "bad gateway"), "server", ["server error"]),
+        (status_error(404, "no model 'gpt-x'"), "failed", ["404", "no model 'gpt-x'", "--model"]),
+        (status_error(422, "weird"), "failed", ["422", "weird"]),
+        (status_error(400, "Input exceeds the window", "context_length_exceeded"), "context_overflow", ["/compact"]),
+        (status_error(400, "This model's maximum context length is 8192 tokens"), "context_overflow", ["/compact"]),
+        (status_error(400, "prompt of 8500 tokens has an invalid field"), "failed", ["400", "8500 tokens"]),
+        (openai.APITimeoutError(REQUEST), "timeout", ["did not answer in time"]),
+        (openai.APIConnectionError(request=REQUEST), "connection", ["cannot reach", "--base-url"]),
+        (httpx.ConnectError("refused", request=REQUEST), "connection", ["cannot reach"]),
+        (httpx.ReadTimeout("slow", request=REQUEST), "timeout", ["did not answer in time"]),
+        (httpx.RemoteProtocolError("peer closed connection", request=REQUEST), "stream_cut", ["cut off"]),
+        (ModelBehaviorError("Invalid JSON when parsing tool arguments"), "bad_reply", ["Invalid JSON", "/retry"]),
+        (MaxTurnsExceeded("Max turns (10) exceeded"), "failed", ["turns"]),
+    ],
+)
+def test_typed_failures(exc: BaseException, kind: str, words: list[str]) -> None:
+    error = classify(exc)
+    assert error.kind == kind, error
+    for word in words:
+        assert word in error.message, error.message
+    assert "\n" not in error.message
+
+
+def test_a_stream_cut_wrapped_in_a_connection_error_is_a_cut() -> None:
+    wrapped = openai.APIConnectionError(request=REQUEST)
+    wrapped.__cause__ = httpx.RemoteProtocolError("incomplete chunked read", request=REQUEST)
+    assert classify(wrapped).kind == "stream_cut"
+
+
+def test_an_error_event_inside_a_stream_is_typed_by_its_code() -> None:
+    exc = openai.APIError("Your input exceeds the context window of this model", REQUEST, body=None)
+    assert classify(exc).kind == "context_overflow"
+
+
+def test_the_exception_wins_over_the_text() -> None:
+    """agency-swarm's text says "Error code: 500"; the exception, when reachable, decides."""
+    assert classify(status_error(429, "slow down"), "Error code: 500 - boom").kind == "rate_limit"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Error code: 500 - {'error': {'message': 'boom'}}", "server"),
+        ("Error code: 401 - {'error': {'code': 'invalid_api_key'}}", "auth"),
+        ("Error code: 429 - too many requests", "rate_limit"),
+        ("Error code: 400 - {'error': {'code': 'context_length_exceeded'}}", "context_overflow"),
+        ("This model's maximum context length is 128000 tokens", "context_overflow"),
+        ("Request timed out.", "timeout"),
+        ("Connection error.", "connection"),
+        ("peer closed connection without sending complete message body (incomplete chunked read)", "stream_cut"),
+        ("503 Service Unavailable", "server"),
+        # numbers that merely contain a status code are not one
+        ("the prompt has 8500 tokens and the tool returned nothing", "failed"),
+        ("tool output 4010 chars, 4290 ms", "failed"),
+        ("model gpt-500x refused the tool schema", "failed"),
+    ],
+)
+def test_text_only_failures(text: str, kind: str) -> None:
+    assert classify(None, text).kind == kind, classify(None, text)
+
+
+def test_an_unknown_failure_quotes_the_text_on_one_line() -> None:
+    error = classify(None, "something\n  odd   happened " + "x" * 500)
+    assert error.kind == "failed"
+    assert error.message.startswith("the model API failed: something odd happened x")
+    assert "\n" not in error.message and len(error.message) < 260
+
+
+def test_an_unknown_exception_falls_back_to_its_text() -> None:
+    assert classify(RuntimeError("Error code: 503 - down")).kind == "server"
+    assert classify(ValueError("8500 tokens")).message == "the model API failed: ValueError: 8500 tokens"
