@@ -14,10 +14,11 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from swarmchat.bound import LiveSession, Message
 from swarmchat.errors import AgencyLoadError, SwarmchatError
 from swarmchat.events import (
     Delegation,
@@ -183,9 +184,18 @@ class Binding:
     """An agency bound to an open session: every change to its history is persisted."""
 
     agency: Any
-    session: OpenSession
-    save_errors: list[str] = field(default_factory=list)
+    live: LiveSession
     replay_problems: list[str] = field(default_factory=list)
+
+    @property
+    def session(self) -> OpenSession:
+        return self.live.session
+
+    def describe(self, agent: str) -> str:
+        return str(getattr(self.agency.agents.get(agent), "description", "") or "")
+
+    def set_model(self, model: str) -> None:
+        configure_models(self.agency, replace(self.live.meta, model=model))
 
     @property
     def agent_names(self) -> list[str]:
@@ -220,7 +230,7 @@ class Binding:
         result = await agents.Runner.run(summarizer, transcript)
         return str(result.final_output or "").strip()
 
-    async def turn(self, text: str, recipient: str | None = None) -> AsyncIterator[Event]:
+    async def turn(self, text: Message, recipient: str | None = None) -> AsyncIterator[Event]:
         """Run one turn, yielding events; persisted as it goes. Cancel by cancelling the task
         that iterates: the partial reply is stored, marked as interrupted."""
         self.session.begin_turn()
@@ -395,20 +405,10 @@ def bind(meta: SessionMeta, session: OpenSession, spec_override: str | None = No
     spec = spec_override or meta.agency or DEFAULT_SPEC
     import_agency_swarm()
     target = resolve_spec(spec)
-    binding_ref: list[Binding] = []
-
-    def save(items: list[Item]) -> None:
-        try:  # through the binding: the REPL's /rename reopens the session under its new name
-            (binding_ref[0].session if binding_ref else session).save(items)
-        except Exception as exc:  # agency-swarm would log and swallow it: keep it to report
-            if binding_ref:
-                binding_ref[0].save_errors.append(f"{type(exc).__name__}: {exc}")
-            raise
-
-    agency = construct(target, spec, session.load, save)
+    live = LiveSession(session)  # /rename switches the session it holds
+    agency = construct(target, spec, live.load, live.save)
     configure_models(agency, meta)
-    binding = Binding(agency, session)
-    binding_ref.append(binding)
+    binding = Binding(agency, live)
     if spec_override and spec_override != meta.agency:
         session.update_meta(agency=spec_override)
     binding.replay_problems = _changed_agency(binding, meta)

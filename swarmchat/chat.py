@@ -59,7 +59,7 @@ async def _one_turn(binding: object, text: str, recipient: str | None, out: Text
             wrote = event.text
     if wrote and not wrote.endswith("\n"):
         out.write("\n")
-    for problem in binding.save_errors:
+    for problem in binding.live.take_errors():
         err.write(f"swarmchat: error: could not save the session: {problem}\n")
         code = 1
     return code
