@@ -14,7 +14,7 @@ from swarmchat.store import SessionStore
 from swarmchat.transcript import to_markdown
 
 if TYPE_CHECKING:
-    from swarmchat.agency import Binding
+    from swarmchat.bound import BoundAgency
 
 SUMMARY_INSTRUCTIONS = (
     "Summarize the conversation you are given so that it can replace it: keep every fact, decision, "
@@ -61,7 +61,7 @@ def summary_items(summary: str, agent: str) -> list[Item]:
     ]
 
 
-async def compact(store: SessionStore, binding: Binding, meta: SessionMeta, instructions: str) -> str:
+async def compact(store: SessionStore, binding: BoundAgency, meta: SessionMeta, instructions: str) -> str:
     """Fork the session, summarize it, replace its history by the summary; returns the fork's name."""
     items = list(binding.live_items())
     kept = kept_name(store, meta.name)
