@@ -44,9 +44,9 @@ class Repl:
         """The signal (SIGTERM, SIGHUP) that asked the REPL to leave, if one did."""
         self._live = LiveSession(session)  # until the agency is bound; then the binding's
         self._task: asyncio.Task[Any] | None = None
-        self._history_failed = False
+        self._history_broken = False
         completer = ChatCompleter(self._arguments, self.agent_names)
-        history = screen.input_history(session.meta.name, self._history_failure)
+        history = screen.input_history(session.meta.name, self.history_failed)
         self.prompt = screen.make_prompt(history, completer, self._toolbar)
         self.loader = AgencyLoader(console, self.prompt.app)
 
@@ -88,9 +88,9 @@ class Repl:
     def _arguments(self, entry: Command) -> list[str]:
         return list(entry.complete(self)) if entry.complete else []
 
-    def _history_failure(self, exc: OSError) -> None:
-        if not self._history_failed:  # once: it would fail for every line
-            self._history_failed = True
+    def history_failed(self, exc: OSError) -> None:
+        if not self._history_broken:  # once: it would fail for every line
+            self._history_broken = True
             self.live.failed(OSError(exc.errno, f"input history: {exc.strerror}"))
 
     # the screen ------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ async def rename(repl: Repl, arg: str) -> None:
         live.switch(store.open(old) if existed else store.open(old, create=replace(meta, name=old)))
         raise
     live.switch(renamed)
-    repl.prompt.history = screen.move_history(old, new, repl._history_failure)
+    repl.prompt.history = screen.move_history(old, new, repl.history_failed)
     repl.console.print(f"[dim]renamed[/dim] {old} [dim]→[/dim] [bold]{new}[/bold]")
 
 
