@@ -281,7 +281,7 @@ def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path
     assert '"What is 2+2?"' in export.read_text()
 
     t.line("/rename renamed")
-    t.expect("renamed")
+    t.expect("cmds → renamed")  # not the echo of the typed line
     t.prompt()
     assert open_store().names() == ["renamed"] and (data_dir / "history" / "renamed").exists()
     t.line("after the rename")

@@ -13,6 +13,7 @@ import signal
 from collections.abc import Awaitable
 from typing import Any
 
+from prompt_toolkit.formatted_text import FormattedText
 from rich.console import Console
 from rich.text import Text
 
@@ -94,7 +95,7 @@ class Repl:
             self.live.failed(OSError(exc.errno, f"input history: {exc.strerror}"))
 
     # the screen ------------------------------------------------------------------------------
-    def _toolbar(self) -> Any:
+    def _toolbar(self) -> FormattedText:
         model = self.meta.model or self.agent_model() or "default model"
         return screen.toolbar_text(
             self.meta.name, self.recipient(), model, self.session_usage().total, loading=self.binding is None
