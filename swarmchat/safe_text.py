@@ -120,6 +120,14 @@ def text_line(text: str, style: StyleType = "") -> Text:
     return Text(safe_line(text), style=style)
 
 
+def say(*parts: str | tuple[str, StyleType]) -> Text:
+    """A one-line message assembled from plain pieces, each `text` or `(text, style)`: what the user,
+    the store or a server wrote goes in as data, never as markup or terminal controls."""
+    from rich.text import Text
+
+    return Text.assemble(*(text_line(*((p, "") if isinstance(p, str) else p)) for p in parts))
+
+
 def safe_markdown(text: str) -> RenderableType:
     """Model text rendered as Markdown, safely: the source is made safe first; links show their
     target as text (no OSC 8 hyperlink that could hide where it goes); and what Markdown itself

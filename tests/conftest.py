@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from terminal import Terminal
 
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore
@@ -106,3 +107,32 @@ def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     url = "" if request.param == "files" else str(request.getfixturevalue("redis_url"))
     monkeypatch.setenv("SWARMCHAT_STORE", url)
     return url
+
+
+@pytest.fixture
+def term() -> Iterator[Callable[..., Terminal]]:
+    """Start `swarmchat ARGS` in a real pseudo-terminal; every one started is stopped after the test."""
+    opened: list[Terminal] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
+        terminal = Terminal(*args, env=env)
+        opened.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in opened:
+        terminal.close()
+
+
+def stored(name: str) -> list[Item]:
+    """The session's items as the store holds them now."""
+    from swarmchat.store import open_store
+
+    return open_store().read(name)[1]
+
+
+def roles(name: str) -> list[tuple[str, str]]:
+    """(role, text) of the stored messages between the user and the agency (agent traffic left out)."""
+    from swarmchat.session import item_text
+
+    return [(str(i.get("role")), item_text(i)) for i in stored(name) if i.get("callerAgent") is None and i.get("role")]

@@ -12,34 +12,11 @@ from pathlib import Path
 import pexpect
 import pytest
 from agencies import TWO_AGENTS, write_agency
+from conftest import roles, stored
 from fake_openai import FakeOpenAI, Reply, send_message
-from terminal import ANSI, Terminal
+from terminal import ANSI
 
 from swarmchat.store import open_store
-
-
-@pytest.fixture
-def term() -> object:
-    opened: list[Terminal] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
-        terminal = Terminal(*args, env=env)
-        opened.append(terminal)
-        return terminal
-
-    yield start
-    for terminal in opened:
-        terminal.close()
-
-
-def stored(name: str) -> list[dict[str, object]]:
-    return open_store().read(name)[1]
-
-
-def roles(name: str) -> list[tuple[str, str]]:
-    from swarmchat.session import item_text
-
-    return [(str(i.get("role")), item_text(i)) for i in stored(name) if i.get("callerAgent") is None and i.get("role")]
 
 
 def test_chat_quit_resume_shows_history_and_continues(term, server: FakeOpenAI) -> None:
@@ -304,7 +281,7 @@ def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path
     assert '"What is 2+2?"' in export.read_text()
 
     t.line("/rename renamed")
-    t.expect("renamed")
+    t.expect("cmds → renamed")  # not the echo of the typed line
     t.prompt()
     assert open_store().names() == ["renamed"] and (data_dir / "history" / "renamed").exists()
     t.line("after the rename")

@@ -1,0 +1,71 @@
+"""The agency, built in a worker thread while the prompt is already up.
+
+agency-swarm's import and the agency's construction take seconds; the user may type meanwhile. A
+message sent before the agency is ready waits for it behind a spinner; a SPEC that does not load
+ends the REPL with its one-line error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from prompt_toolkit.application import Application, run_in_terminal
+from rich.console import Console
+
+from swarmchat.bound import BoundAgency, LiveSession
+from swarmchat.safe_text import say
+from swarmchat.session import SessionMeta
+
+
+class AgencyLoader:
+    def __init__(self, console: Console, app: Application[str]) -> None:
+        self.console = console
+        self.app = app
+        self.binding: BoundAgency | None = None
+        self._future: Future[BoundAgency] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
+
+    def start(self, meta: SessionMeta, live: LiveSession, spec: str | None) -> None:
+        from swarmchat.agency import bind  # light: agency-swarm is imported only inside bind()
+
+        self._future = self._executor.submit(bind, meta, live, spec)
+        loop = asyncio.get_running_loop()
+        self._future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._bound))
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _bound(self) -> None:
+        """The agency is built (or failed): show it in the prompt, or leave with its error."""
+        assert self._future is not None
+        error = self._future.exception()
+        if error is not None:
+            if self.app.is_running:
+                self.app.exit(exception=error)  # a bad SPEC: the CLI prints the one-line error
+            return
+        self.binding = self._future.result()
+        if self.binding.replay_problems and self.app.is_running:
+            run_in_terminal(self._warn)
+        else:
+            self._warn()
+        self.app.invalidate()
+
+    def _warn(self) -> None:
+        assert self.binding is not None
+        for problem in self.binding.replay_problems:
+            self.console.print(say((f"warning: {problem}", "yellow")))
+        self.binding.replay_problems = []
+
+    async def ready(self) -> BoundAgency:
+        """The bound agency, waiting (with a spinner) if it is still being built."""
+        if self.binding is not None:
+            return self.binding
+        assert self._future is not None
+        future = asyncio.wrap_future(self._future)
+        if not future.done():
+            with self.console.status("[dim]loading the agency…[/dim]", spinner="dots"):
+                await asyncio.shield(future)
+        self.binding = future.result()
+        self._warn()
+        return self.binding

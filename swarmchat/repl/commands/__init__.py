@@ -1,0 +1,5 @@
+"""Every slash command, grouped by what it acts on; importing this package registers them all."""
+
+from swarmchat.repl.commands import agency, basic, session
+
+__all__ = ["agency", "basic", "session"]

@@ -1,0 +1,220 @@
+"""The REPL's loop and its wiring: read a line, run it as a command or a turn, report what failed.
+
+Ctrl-C or Esc during a reply cancels the turn task (the partial reply is stored, marked as
+interrupted); SIGTERM and SIGHUP do the same, then the REPL leaves; Ctrl-C at the prompt clears
+the line; Ctrl-D leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable
+from typing import Any
+
+from prompt_toolkit.formatted_text import FormattedText
+from rich.console import Console
+
+from swarmchat.bound import BoundAgency, LiveSession, Message
+from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
+from swarmchat.render import show_entries
+from swarmchat.repl import lines, screen
+from swarmchat.repl.background import AgencyLoader
+from swarmchat.repl.completion import ChatCompleter
+from swarmchat.repl.registry import Command, find
+from swarmchat.repl.usage import Usage
+from swarmchat.safe_text import say
+from swarmchat.session import Item, SessionMeta
+from swarmchat.store import OpenSession, SessionStore
+from swarmchat.stream_view import TurnView, error_line
+from swarmchat.terminal_modes import streaming_input, watching_keys
+from swarmchat.transcript import turns
+
+RESUME_TURNS = 3
+LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Repl:
+    def __init__(self, store: SessionStore, session: OpenSession, agency: str | None, console: Console) -> None:
+        self.store = store
+        self.agency_spec = agency
+        self.console = console
+        self.usage = Usage()
+        self.leaving: int | None = None
+        """The signal (SIGTERM, SIGHUP) that asked the REPL to leave, if one did."""
+        self.live = LiveSession(session)
+        """The open session every save goes to, the binding's too (/rename switches what it holds)."""
+        self._task: asyncio.Task[Any] | None = None
+        self._history_broken = False
+        completer = ChatCompleter(self._arguments, self.agent_names)
+        history = screen.input_history(session.meta.name, self.history_failed)
+        self.prompt = screen.make_prompt(history, completer, self._toolbar)
+        self.loader = AgencyLoader(console, self.prompt.app)
+
+    # what the commands use ---------------------------------------------------------------------
+    @property
+    def binding(self) -> BoundAgency | None:
+        return self.loader.binding
+
+    @property
+    def meta(self) -> SessionMeta:
+        return self.live.meta
+
+    async def ready(self) -> BoundAgency:
+        return await self.loader.ready()
+
+    def agent_names(self) -> list[str]:
+        return self.binding.agent_names if self.binding else []
+
+    def recipient(self) -> str:
+        if self.meta.recipient:
+            return self.meta.recipient
+        return self.binding.entry_agent if self.binding else "…"
+
+    def items(self) -> list[Item]:
+        return self.binding.live_items() if self.binding else self.live.session.items()
+
+    def agent_model(self) -> str:
+        return self.binding.model_name(self.recipient()) if self.binding else ""
+
+    def session_usage(self) -> Usage:
+        """Tokens of every turn of the session, in all runs (stored with each turn)."""
+        return Usage(self.meta.input_tokens, self.meta.output_tokens)
+
+    def _arguments(self, entry: Command) -> list[str]:
+        return list(entry.complete(self)) if entry.complete else []
+
+    def history_failed(self, exc: OSError) -> None:
+        if not self._history_broken:  # once: it would fail for every line
+            self._history_broken = True
+            self.live.failed(OSError(exc.errno, f"input history: {exc.strerror}"))
+
+    # the screen ------------------------------------------------------------------------------
+    def _toolbar(self) -> FormattedText:
+        model = self.meta.model or self.agent_model() or "default model"
+        return screen.toolbar_text(
+            self.meta.name, self.recipient(), model, self.session_usage().total, loading=self.binding is None
+        )
+
+    def greet(self) -> None:
+        items = self.live.session.items()
+        if items:
+            shown = [entry for turn in turns(items)[-RESUME_TURNS:] for entry in turn]
+            self.console.rule(say((self.meta.name, "bold"), " ", (self.meta.title, "dim")))
+            show_entries(self.console, shown)
+            self.console.rule(style="dim")
+        else:
+            self.console.print(say((self.meta.name, "bold"), (" — new session. /help for commands.", "dim")))
+
+    # the loop --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        self.greet()
+        self.loader.start(self.meta, self.live, self.agency_spec)
+        loop = asyncio.get_running_loop()
+        for signum in LEAVING_SIGNALS:
+            loop.add_signal_handler(signum, self._leave, signum)
+        try:
+            while self.leaving is None:
+                try:
+                    line = await self.prompt.prompt_async(lambda: screen.prompt_text(self.recipient()))
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C at the prompt clears the line
+                except EOFError:
+                    break
+                if self.leaving is not None or not await self.handle(line):
+                    break
+        finally:
+            for signum in LEAVING_SIGNALS:
+                loop.remove_signal_handler(signum)
+            self.loader.shutdown()
+
+    def _leave(self, signum: int) -> None:
+        """SIGTERM or SIGHUP: stop the reply as Ctrl-C would (the partial is kept), then leave."""
+        self.leaving = signum
+        if signum == signal.SIGHUP:  # the terminal is gone: what is still printed goes nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        elif self.prompt.app.is_running:
+            self.prompt.app.exit(exception=EOFError())
+
+    async def handle(self, line: str) -> bool:
+        """Act on one input line; False to leave."""
+        if not line.strip():
+            return True
+        parsed = lines.parse(line)
+        if parsed is None:
+            await self.guarded(self.send(lines.message_text(line)))
+            return True
+        entry = find(parsed.name)
+        if entry is None:
+            error_line(self.console, f"unknown command '/{parsed.name}'; /help lists the commands")
+            return True
+        result = await self.guarded(entry.handler(self, parsed.arg))
+        return result is not False
+
+    async def guarded(self, work: Awaitable[bool | None]) -> bool | None:
+        """Run a command or a turn so that Ctrl-C cancels it, errors are one red line, and each save
+        that failed meanwhile is reported once."""
+        self._task = task = asyncio.ensure_future(work)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            with streaming_input():
+                return await task
+        except asyncio.CancelledError:
+            return None
+        except AgencyLoadError:
+            raise  # the agency cannot be built: leave with its one-line error
+        except (OSError, StoreUnavailable) as exc:  # a save that failed (disk full, Redis down)
+            self.live.failed(exc)
+            return None
+        except SwarmchatError as exc:
+            error_line(self.console, str(exc))
+            return None
+        except Exception as exc:  # a bug must not take the open session down with it
+            error_line(self.console, f"unexpected {type(exc).__name__}: {exc} (please report it)")
+            return None
+        finally:
+            self._task = None
+            loop.remove_signal_handler(signal.SIGINT)
+            self.report_failures()
+
+    def report_failures(self) -> None:
+        """One red line per save that failed since the last report: what the screen shows is not stored."""
+        for cause in self.live.take_errors():
+            self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
+
+    async def send(self, text: str, recipient: str | None = None) -> None:
+        binding = await self.ready()
+        address, text = lines.split_address(text, binding.agent_names)
+        if not text.strip():
+            error_line(self.console, "the message is empty; type something after @Agent")
+            return
+        await self.turn(binding, text, address or recipient or self.meta.recipient)
+
+    async def turn(self, binding: BoundAgency, message: Message, recipient: str | None) -> None:
+        """One turn drawn as it streams; Esc (like Ctrl-C) stops it, other keys wait for the next prompt."""
+        task = asyncio.current_task()
+        assert task is not None
+        view = TurnView(self.console)
+        cancelled = False
+        try:
+            with watching_keys(task.cancel) as typed:
+                try:
+                    async for event in binding.turn(message, recipient):
+                        view.show(event)
+                finally:
+                    screen.type_ahead(self.prompt, bytes(typed.data))
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        finally:
+            view.close(interrupted=cancelled)
+        if view.done is not None:
+            self.usage.input_tokens += view.done.input_tokens
+            self.usage.output_tokens += view.done.output_tokens

@@ -1,0 +1,90 @@
+"""The REPL's slash commands, each declared once: name, aliases, arguments, help, completion, handler.
+
+A command module declares its commands with `@command(...)`; `/help`, the completion menu and the
+dispatch all read this one registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from swarmchat.repl.loop import Repl
+
+Handler = Callable[["Repl", str], Awaitable[bool | None]]
+"""Runs the command with its argument text; returns False to leave the REPL."""
+
+Arguments = Callable[["Repl"], Iterable[str]]
+"""What the argument may be (agent names...), for completion."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    help: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+    complete: Arguments | None = None
+
+    @property
+    def usage(self) -> str:
+        return f"/{self.name} {self.args}".rstrip()
+
+
+COMMANDS: list[Command] = []
+"""Every command, in the order /help shows them."""
+_BY_NAME: dict[str, Command] = {}
+
+KEYS = [
+    ("@Agent text", "send one message to another agent"),
+    ("Esc-Enter, Ctrl-J", "new line; Ctrl-X Ctrl-E edits in $EDITOR"),
+    ("Ctrl-C, Esc", "stop a reply (it is kept, marked interrupted); Ctrl-C also clears the line"),
+]
+
+
+def command(
+    name: str, args: str, help: str, *, aliases: tuple[str, ...] = (), complete: Arguments | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine as `/name` (and its aliases)."""
+
+    def register(handler: Handler) -> Handler:
+        entry = Command(name, args, help, handler, aliases, complete)
+        for key in (name, *aliases):
+            if key in _BY_NAME:
+                raise ValueError(f"/{key} is declared twice")
+            _BY_NAME[key] = entry
+        COMMANDS.append(entry)
+        return handler
+
+    return register
+
+
+def find(name: str) -> Command | None:
+    """The command called `name` (or one of its aliases), if any."""
+    _load()
+    return _BY_NAME.get(name)
+
+
+def all_commands() -> list[Command]:
+    _load()
+    return list(COMMANDS)
+
+
+def _load() -> None:
+    import swarmchat.repl.commands  # noqa: F401  (registers every command on import)
+
+
+def show_help(console: Console) -> None:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for entry in all_commands():
+        also = ", ".join(f"/{alias}" for alias in entry.aliases)
+        table.add_row(entry.usage, entry.help + (f" (also {also})" if also else ""))
+    for keys, what in KEYS:
+        table.add_row(keys, what)
+    console.print(table)
