@@ -16,11 +16,17 @@ REQUEST = httpx.Request("POST", URL)
 
 
 def status_error(status: int, message: str, code: str | None = None) -> openai.APIStatusError:
-    """What openai-python raises for an HTTP error answer (same constructor, same class per status)."""
+    """What openai-python raises when the server answers `status`: a real client call through a public
+    httpx MockTransport, so the exception is built exactly as in production (class per status, body)."""
     body = {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
-    response = httpx.Response(status, json=body, request=REQUEST)
-    client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
-    return client._make_status_error_from_response(response)
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    http = httpx.Client(transport=transport)
+    client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", max_retries=0, http_client=http)
+    try:
+        client.responses.create(model="m", input="hi")
+    except openai.APIStatusError as exc:
+        return exc
+    raise AssertionError("the client accepted an error answer")
 
 
 def test_the_client_builds_the_subclass_per_status() -> None:
