@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from swarmchat.session import Item, SessionMeta, first_user_text, title_from
-from swarmchat.store.files import FileStore, meta_bytes
+from swarmchat.store.encoding import meta_bytes
+from swarmchat.store.files import FileStore
 from swarmchat.store.journal import Change
 
 VOCABULARY = """agency agent model session journal token stream reply research summary budget hotel flight paris

@@ -62,12 +62,10 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 def write_dated(monkeypatch: pytest.MonkeyPatch, store: SessionStore, name: str, stamp: str, items: list[Item]) -> None:
     """Store a session through the store API as if it was last used at `stamp` (the stores' clock injected)."""
-    import swarmchat.store.files
-    import swarmchat.store.redis
+    import swarmchat.store.journaled
 
     with monkeypatch.context() as patch:
-        for module in (swarmchat.store.files, swarmchat.store.redis):
-            patch.setattr(module, "now_iso", lambda: stamp)
+        patch.setattr(swarmchat.store.journaled, "now_iso", lambda: stamp)
         store.write_new(SessionMeta(name=name, created_at=stamp, updated_at=stamp), items)
 
 

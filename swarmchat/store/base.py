@@ -56,9 +56,6 @@ class OpenSession(Protocol):
     def update_meta(self, **changes: object) -> None:
         """Change settings such as recipient or model, written at once if the session exists."""
 
-    def refresh(self) -> None:
-        """Keep the lock alive (a no-op where the lock cannot expire)."""
-
     def close(self) -> None:
         """Release the lock; a session that never got a message leaves nothing behind."""
 

@@ -2,6 +2,8 @@
 
 The kernel drops a flock when its process dies (kill -9 included), so a dead holder's lock is
 taken over without guessing from pids; the file's content only tells the user who holds it.
+A symlink or anything but a regular file planted as the lock is refused (`NotAFile`), never
+written through.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import socket
 import time
 from pathlib import Path
+
+from swarmchat.store.datafiles import NotAFile, open_file, read_file
 
 
 def holder_line(info: dict[str, object]) -> str:
@@ -34,35 +38,36 @@ class FileLock:
     def acquire(self) -> bool:
         """Take the lock without waiting; False if a live process holds it."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = open_file(self.path, os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
                 return False
             try:
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                same = os.lstat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
                 same = False
             if same:  # else a releasing holder unlinked the file between our open and flock
                 break
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder_info()).encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is only for messages: a full disk must not stop the lock
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder_info()).encode(), 0)
         self._fd = fd
         return True
 
     def holder(self) -> str:
         try:
-            info = json.loads(self.path.read_bytes() or b"{}")
-        except (OSError, ValueError):
+            info = json.loads(read_file(self.path) or b"{}")
+        except (OSError, ValueError, NotAFile):
             info = {}
         return holder_line(info) if info else "another swarmchat process"
 
     def release(self) -> None:
         if self._fd is None:
             return
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        with contextlib.suppress(OSError):  # the entry itself: a link put in its place is not followed
+            os.unlink(self.path)
         os.close(self._fd)
         self._fd = None

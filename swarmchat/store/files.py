@@ -4,48 +4,44 @@ sessions/NAME.json   the SessionMeta (replaced atomically)
 sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
 locks/NAME.lock      the one-writer lock (see filelock.py)
 index.json           a listing cache, checked against file stats and rebuilt when stale
+
+Every file is opened without following links and only if it is a regular file (datafiles.py);
+every failure of the file system becomes one line: a damaged session (CorruptSession), a data dir
+that is not a directory (UsageError), or a store that cannot be used now (StoreUnavailable: a full
+disk, no permission).
 """
 
 from __future__ import annotations
 
-import copy
-import json
+import contextlib
+import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
+from swarmchat.errors import CorruptSession, SessionNotFound, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.names import validate_name
-from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, title_from
+from swarmchat.session import SessionMeta
 from swarmchat.store import index
-from swarmchat.store.base import Listed, WritesNew, lock_refusal
+from swarmchat.store.base import Listed
+from swarmchat.store.datafiles import NotAFile, fsync_dir, open_file, read_file, remove, write_atomic, write_fully
+from swarmchat.store.encoding import meta_bytes, parse_meta
 from swarmchat.store.filelock import FileLock
-from swarmchat.store.journal import Change, JournalError, Mirror, Replay, replay
+from swarmchat.store.journal import Replay
+from swarmchat.store.journaled import JournaledStore, Lock, RawLog
 
-COMPACT_AFTER_LINES = 200
+__all__ = ["FileStore", "meta_bytes", "write_atomic"]
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space, then try again",
+    errno.EDQUOT: "the disk quota is used up; free some space, then try again",
+    errno.EACCES: "permission denied; check the data dir's owner and permissions (or set SWARMCHAT_DATA_DIR)",
+    errno.EPERM: "not permitted; check the data dir's owner and permissions (or set SWARMCHAT_DATA_DIR)",
+    errno.EROFS: "the file system is read-only; set SWARMCHAT_DATA_DIR to a writable directory",
+}
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class FileStore(WritesNew):
+class FileStore(JournaledStore):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.sessions = root / "sessions"
@@ -59,278 +55,162 @@ class FileStore(WritesNew):
     def journal_path(self, name: str) -> Path:
         return self.sessions / f"{name}.jsonl"
 
-    def _lock(self, name: str) -> FileLock:
-        return FileLock(self.locks / f"{name}.lock")
+    def lock_path(self, name: str) -> Path:
+        return self.locks / f"{name}.lock"
+
+    @contextlib.contextmanager
+    def guard(self, name: str, path: Path, doing: str) -> Iterator[None]:
+        """Turn what the file system raises into one line: a damaged session, or why the store
+        cannot be used (naming the path and the cause)."""
+        try:
+            yield
+        except NotAFile as exc:
+            raise CorruptSession(name, str(exc.path), exc.problem) from None
+        except OSError as exc:
+            raise self.failure(exc, path, doing) from None
+
+    def failure(self, exc: OSError, path: Path, doing: str) -> SwarmchatError:
+        for folder in (self.root, self.sessions, self.locks):
+            if os.path.lexists(folder) and not os.path.isdir(folder):
+                return UsageError(
+                    f"the data dir {folder} is not a directory; move it aside or set SWARMCHAT_DATA_DIR to a directory"
+                )
+        where = exc.filename or path
+        advice = ADVICE.get(exc.errno or 0, "check the data dir")
+        return StoreUnavailable(f"cannot {doing} {where}: {exc.strerror or exc}; {advice}")
 
     def _ensure_dirs(self) -> None:
-        try:
+        with self.guard("", self.root, "create the data dir"):
             for path in (self.root, self.sessions, self.locks):
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create the data dir {self.root}: {exc.strerror}") from None
 
     # reading ------------------------------------------------------------------------------
     def names(self) -> list[str]:
-        try:
-            entries = os.listdir(self.sessions)
-        except FileNotFoundError:
-            return []
+        with self.guard("", self.sessions, "read"):
+            try:
+                entries = os.listdir(self.sessions)
+            except FileNotFoundError:
+                return []
         return sorted(e[:-5] for e in entries if e.endswith(".json") and not e.startswith("."))
 
     def exists(self, name: str) -> bool:
-        return self.meta_path(validate_name(name)).exists()
+        return os.path.lexists(self.meta_path(validate_name(name)))
 
     def read_meta(self, name: str) -> SessionMeta:
         name = validate_name(name)
         path = self.meta_path(name)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise SessionNotFound(name) from None
+        with self.guard(name, path, "read"):
+            raw = read_file(path)
+        if raw is None:
+            raise SessionNotFound(name)
         return parse_meta(name, str(path), raw)
 
-    def read(self, name: str) -> tuple[SessionMeta, list[Item]]:
-        meta = self.read_meta(name)
-        return meta, self._replay(meta)[0].items
-
-    def _replay(self, meta: SessionMeta) -> tuple[Replay, bytes]:
+    def read_log(self, meta: SessionMeta) -> tuple[RawLog, str]:
         path = self.journal_path(meta.name)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        return check_replay(meta, str(path), data), data
-
-    # writing ------------------------------------------------------------------------------
-    def open(self, name: str, *, create: SessionMeta | None = None) -> FileSession:
-        name = validate_name(name)
-        self._ensure_dirs()
-        lock = self._lock(name)
-        if not lock.acquire():
-            raise lock_refusal(name, create is not None, lock.holder(), lambda: self.exists(name))
-        try:
-            if create is not None:
-                if self.meta_path(name).exists():
-                    raise NameTaken(name)
-                create.name = name
-                return FileSession(self, create, lock, Replay([], 0, 0, 0, 0), [], created=False)
-            meta = self.read_meta(name)
-            rep, data = self._replay(meta)
-            # parsed once here, as the private copy; the agency's own copy is parsed from the same
-            # bytes when it asks (load), which the REPL does off the prompt's path
-            return FileSession(self, meta, lock, rep, rep.items, created=True, journal=data)
-        except BaseException:
-            lock.release()
-            raise
-
-    def delete(self, name: str) -> None:
-        name = validate_name(name)
-        lock = self._hold(name)
-        try:
-            if not (self.meta_path(name).exists() or self.journal_path(name).exists()):
-                raise SessionNotFound(name)
-            # journal first: a crash in between leaves a session that reports its missing
-            # journal (and can be deleted again), never an orphan journal for a future session
-            self.journal_path(name).unlink(missing_ok=True)
-            self.meta_path(name).unlink(missing_ok=True)
-            fsync_dir(self.sessions)
-        finally:
-            lock.release()
-
-    def rename(self, old: str, new: str) -> None:
-        old, new = validate_name(old), validate_name(new)
-        src_lock = self._hold(old)
-        try:
-            dst_lock = self._lock(new)
-            if not dst_lock.acquire():
-                raise NameTaken(new, f"in use by {dst_lock.holder()}")
-            try:
-                meta = self.read_meta(old)
-                self._replay(meta)  # refuse to move a damaged session
-                if self.meta_path(new).exists():
-                    raise NameTaken(new)
-                # link, write, unlink: a crash leaves one or two complete copies, never none
-                self.journal_path(new).unlink(missing_ok=True)
-                if self.journal_path(old).exists():
-                    os.link(self.journal_path(old), self.journal_path(new))
-                meta.name = new
-                write_atomic(self.meta_path(new), meta_bytes(meta))
-                self.meta_path(old).unlink()
-                self.journal_path(old).unlink(missing_ok=True)
-                fsync_dir(self.sessions)
-            finally:
-                dst_lock.release()
-        finally:
-            src_lock.release()
+        with self.guard(meta.name, path, "read"):
+            data = read_file(path)
+        return data or b"", str(path)
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
-        return index.recent(self, count)
+        with self.guard("", self.sessions, "read"):
+            return index.recent(self, count)
+
+    # the journaled store's primitives ---------------------------------------------------------
+    def lock(self, name: str, *, partner: Lock | None = None) -> Lock:
+        self._ensure_dirs()
+        return GuardedLock(self, name)
+
+    def session_log(self, meta: SessionMeta, lock: Lock, rep: Replay | None) -> FileLog:
+        return FileLog(self, meta.name, rep.good_bytes if rep is not None and rep.torn_tail else None)
+
+    def remove(self, name: str, lock: Lock) -> bool:
+        # journal first: a crash in between leaves a session that reports its missing journal (and
+        # can be deleted again), never an orphan journal for a future session
+        found = False
+        for path in (self.journal_path(name), self.meta_path(name)):
+            with self.guard(name, path, "delete"):
+                found = remove(path) or found
+        with self.guard(name, self.sessions, "delete"):
+            fsync_dir(self.sessions)
+        return found
+
+    def move(self, meta: SessionMeta, new: str, src: Lock, dst: Lock) -> None:
+        old = meta.name
+        with self.guard(old, self.sessions, "rename in"):
+            # link, write, unlink: a crash leaves one or two complete copies, never none
+            remove(self.journal_path(new))  # a bare journal: a creation that was cut short
+            if os.path.lexists(self.journal_path(old)):
+                os.link(self.journal_path(old), self.journal_path(new), follow_symlinks=False)
+            meta.name = new
+            write_atomic(self.meta_path(new), meta_bytes(meta))
+            os.unlink(self.meta_path(old))
+            remove(self.journal_path(old))
+            fsync_dir(self.sessions)
 
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
-        return index.listing(self)
-
-    def _hold(self, name: str) -> FileLock:
-        """Take an existing session's lock for a one-shot change (SessionLocked if held)."""
-        self._ensure_dirs()
-        lock = self._lock(name)
-        if not lock.acquire():
-            raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
-        return lock
+        with self.guard("", self.sessions, "read"):
+            return index.listing(self)
 
 
-class FileSession:
-    """An open session: journal appends under the lock, meta written at turn ends."""
+class GuardedLock:
+    """A FileLock whose failures are one line: a planted link or directory is a damaged session."""
 
-    def __init__(
-        self,
-        store: FileStore,
-        meta: SessionMeta,
-        lock: FileLock,
-        rep: Replay,
-        stored: list[Item],
-        *,
-        created: bool,
-        journal: bytes | None = None,
-    ) -> None:
-        """`stored` is the private copy to diff against; the agency gets `rep.items`, or a fresh
-        parse of the `journal` bytes they were read from (they must not be the same objects)."""
+    def __init__(self, store: FileStore, name: str) -> None:
         self.store = store
-        self.meta = meta
-        self._lock = lock
-        self._created = created
-        self._loaded: list[Item] | None = rep.items if journal is None else None
-        self._journal = journal
-        self._journal_seq = rep.seq
-        self._mirror = Mirror(stored, rep.seq)
-        self._lines = rep.lines
-        self._fd: int | None = None
-        if created:
-            self._open_journal(rep)
+        self.name = name
+        self.path = store.lock_path(name)
+        self._lock = FileLock(self.path)
 
-    def _open_journal(self, rep: Replay) -> None:
-        path = self.store.journal_path(self.meta.name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-        self._fd = os.open(path, flags | (0 if self._created else os.O_TRUNC), 0o600)
-        if rep.torn_tail:  # a crash tore the last line: drop it so appends start on a clean line
-            os.ftruncate(self._fd, rep.good_bytes)
-        if rep.lines > COMPACT_AFTER_LINES:
-            self._compact()
+    def acquire(self) -> bool:
+        with self.store.guard(self.name, self.path, "lock"):
+            return self._lock.acquire()
 
-    def load(self) -> list[Item]:
-        journal, self._journal = self._journal, None
-        if journal is not None and self._mirror.seq == self._journal_seq:  # nothing saved since open
-            return replay(journal).items
-        if self._loaded is not None:  # the first call hands over the objects read at open
-            items, self._loaded = self._loaded, None
-            return items
-        return copy.deepcopy(self._mirror.items)
+    def holder(self) -> str:
+        return self._lock.holder()
 
-    def save(self, live: list[Item]) -> None:
-        self._write(self._mirror.diff(live))
-
-    def _write(self, change: Change | None, *, full: bool = False) -> None:
-        if change is None:
-            return
-        if self._fd is None:  # lazy creation, journal first (see _create)
-            self._open_journal(Replay([], 0, 0, 0, 0))
-        assert self._fd is not None
-        line = change.encode()
-        os.write(self._fd, line)
-        os.fdatasync(self._fd)
-        self._mirror.record(change, line)
-        self._lines += 1
-        if not self._created:
-            self._create()
-
-    def _create(self) -> None:
-        """Lazy creation: the files appear with the first item, not with `new`. The meta comes after
-        the journal's first line: a crash in between leaves a bare journal, which nothing lists and
-        the next creation of the name truncates, never an empty session."""
-        self.meta.updated_at = now_iso()
-        write_atomic(self.store.meta_path(self.meta.name), meta_bytes(self.meta))
-        self._created = True
-
-    def write_all(self, items: list[Item]) -> None:
-        """Store a whole list as a fresh session (fork, import)."""
-        self._write(self._mirror.diff(items, full=True))
-        self._finish_turn()
-
-    def begin_turn(self) -> None:
-        self._mirror.stable = len(self._mirror.items)
-
-    def end_turn(self, live: list[Item]) -> None:
-        self._write(self._mirror.diff(live, full=True))
-        self._finish_turn()
-        if self._lines > COMPACT_AFTER_LINES:
-            self._compact()
-
-    def _finish_turn(self) -> None:
-        if not self._created:
-            return
-        self.meta.message_count = len(self._mirror.items)
-        self.meta.journal_seq = self._mirror.seq
-        self.meta.updated_at = now_iso()
-        if not self.meta.title:
-            self.meta.title = title_from(first_user_text(self._mirror.items))
-        write_atomic(self.store.meta_path(self.meta.name), meta_bytes(self.meta))
-
-    def items(self) -> list[Item]:
-        """What is stored now (a private copy: do not mutate)."""
-        return self._mirror.items
-
-    def update_meta(self, **changes: object) -> None:
-        for key, value in changes.items():
-            setattr(self.meta, key, value)
-        if self._created:
-            write_atomic(self.store.meta_path(self.meta.name), meta_bytes(self.meta))
-
-    def _compact(self) -> None:
-        """Checkpoint: the journal rewritten as one line, atomically."""
-        path = self.store.journal_path(self.meta.name)
-        snapshot = Change(seq=self._mirror.seq, at=0, items=self._mirror.items).encode()
-        write_atomic(path, snapshot)
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        self._lines = 1
-
-    def refresh(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self._fd is not None:
-            if self.meta.journal_seq != self._mirror.seq:
-                self._finish_turn()
-            os.close(self._fd)
-            self._fd = None
+    def release(self) -> None:
         self._lock.release()
 
 
-def meta_bytes(meta: SessionMeta) -> bytes:
-    return json.dumps(meta.to_dict(), ensure_ascii=False, indent=1).encode() + b"\n"
+class FileLog:
+    """A session's journal and meta files: appends through one descriptor, replacements atomic."""
 
+    def __init__(self, store: FileStore, name: str, torn_at: int | None) -> None:
+        """`torn_at`: where a torn last line (a crash artifact) starts; cut before the first append."""
+        self.store = store
+        self.name = name
+        self.path = store.journal_path(name)
+        self._torn_at = torn_at
+        self._fd: int | None = None
 
-def parse_meta(name: str, where: str, raw: bytes) -> SessionMeta:
-    try:
-        meta = SessionMeta.from_dict(json.loads(raw))
-    except UnicodeDecodeError:
-        raise CorruptSession(name, where, "not text (binary data)") from None
-    except json.JSONDecodeError as exc:
-        problem = "empty file" if not raw.strip() else f"not valid JSON ({exc.msg} at byte {exc.pos})"
-        raise CorruptSession(name, where, problem) from None
-    except (ValueError, TypeError) as exc:
-        raise CorruptSession(name, where, str(exc)) from None
-    meta.name = name
-    return meta
+    def append(self, lines: list[bytes]) -> None:
+        with self.store.guard(self.name, self.path, "write"):
+            if self._fd is None:
+                self._fd = open_file(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            if self._torn_at is not None:
+                os.ftruncate(self._fd, self._torn_at)
+                self._torn_at = None
+            end = os.fstat(self._fd).st_size
+            try:
+                write_fully(self._fd, b"".join(lines))
+                os.fdatasync(self._fd)
+            except OSError:
+                with contextlib.suppress(OSError):  # no torn line left behind
+                    os.ftruncate(self._fd, end)
+                raise
 
+    def replace(self, lines: list[bytes]) -> None:
+        self.close()  # later appends go to the new file
+        self._torn_at = None
+        with self.store.guard(self.name, self.path, "write"):
+            write_atomic(self.path, b"".join(lines))
 
-def check_replay(meta: SessionMeta, where: str, data: bytes | list[bytes]) -> Replay:
-    """Replay a journal and check it holds every change the meta says was stored."""
-    try:
-        rep = replay(data)
-    except JournalError as exc:
-        raise CorruptSession(meta.name, where, str(exc)) from None
-    if rep.seq < meta.journal_seq:
-        what = "is missing" if not data else "is truncated"
-        raise CorruptSession(meta.name, where, f"the journal {what}: it ends at change {rep.seq} of {meta.journal_seq}")
-    return rep
+    def write_meta(self, meta: SessionMeta) -> None:
+        path = self.store.meta_path(self.name)
+        with self.store.guard(self.name, path, "write"):
+            write_atomic(path, meta_bytes(meta))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)

@@ -52,6 +52,11 @@ class Replay:
     torn_tail: int  # bytes of an incomplete last line (a crash artifact), 0 if none
     good_bytes: int  # length of the journal up to the end of its last complete line
 
+    @classmethod
+    def empty(cls) -> Replay:
+        """What a session with no journal yet replays to."""
+        return cls(items=[], seq=0, lines=0, torn_tail=0, good_bytes=0)
+
 
 def replay(data: bytes | list[bytes]) -> Replay:
     """Rebuild the item list from journal bytes (or a list of lines, as Redis returns them)."""
@@ -128,20 +133,26 @@ class Mirror:
         self.seq = seq
         self.stable = 0
         self.seen: list[Item] = []  # the live list's objects at the last full diff (references)
+        self._pending: list[Item] | None = None  # a full diff's objects, trusted once its change is stored
 
     def diff(self, live: list[Item], *, full: bool = False) -> Change | None:
         """The change that turns the stored list into `live`, or None if they are equal."""
         start = 0 if full else min(self.stable, len(self.items), len(live))
         if start and not self._same_objects(live, start):
             start = 0
-        if not start:  # compared in full: these objects are the prefix later saves are checked against
-            self.seen = list(live)
         end = min(len(self.items), len(live))
         at = start
         while at < end and live[at] == self.items[at]:
             at += 1
+        # compared in full: these objects are the prefix later saves are checked against, once the
+        # stored list equals them (a change whose write fails must not make them trusted)
+        pending = list(live) if not start else None
         if at == len(self.items) == len(live):
+            self._pending = None
+            if pending is not None:
+                self.seen = pending
             return None
+        self._pending = pending
         return Change(seq=self.seq + 1, at=at, items=list(live[at:]))
 
     def _same_objects(self, live: list[Item], upto: int) -> bool:
@@ -158,3 +169,5 @@ class Mirror:
         self.items.extend(json.loads(line)["items"])
         self.seq = change.seq
         self.stable = min(self.stable, change.at)
+        if self._pending is not None:
+            self.seen, self._pending = self._pending, None

@@ -14,8 +14,6 @@ once when it names a pid on this host that no longer exists.
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import json
 import os
 import re
@@ -30,17 +28,17 @@ import redis
 
 from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable, UsageError
 from swarmchat.names import validate_name
-from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store.base import BadSession, Listed, WritesNew, lock_refusal, newest_first
+from swarmchat.session import SessionMeta, parse_time
+from swarmchat.store.base import BadSession, Listed, newest_first
+from swarmchat.store.encoding import meta_bytes, parse_meta
 from swarmchat.store.filelock import holder_info, holder_line
-from swarmchat.store.files import check_replay, meta_bytes, parse_meta
-from swarmchat.store.journal import Change, Mirror, Replay
+from swarmchat.store.journal import Replay
+from swarmchat.store.journaled import JournaledStore, Lock, RawLog
 
 PREFIX = "swarmchat"
 INDEX = f"{PREFIX}:sessions"
 LOCK_MS = 30_000
 RENEW_SECONDS = 10.0
-COMPACT_AFTER_LINES = 200
 
 T = TypeVar("T")
 
@@ -52,23 +50,22 @@ local function owns(key, token)
 end
 """
 
-# KEYS: lock, meta, log, index   ARGV: token, meta json, name, score, ttl seconds (0 = none), replace, line...
-# Appends the journal lines (replacing the whole log when `replace` is 1: a checkpoint), writes the meta.
+# KEYS: lock, meta, log, index   ARGV: token, ttl seconds (0 = none), replace, meta json ('' = none), score, name,
+# line...   Appends the lines to the log (replacing it when `replace` is 1), writes the meta if given,
+# and restarts (or removes) the expiry of what exists.
 _WRITE = (
     _OWNS
     + """
 if not owns(KEYS[1], ARGV[1]) then return redis.error_reply('LOCKLOST') end
-if ARGV[6] == '1' then redis.call('DEL', KEYS[3]) end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
 for i = 7, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[2], ttl)
-  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ttl) end
-else
-  redis.call('PERSIST', KEYS[2])
-  redis.call('PERSIST', KEYS[3])
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[4])
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+end
+local ttl = tonumber(ARGV[2])
+for i = 2, 3 do
+  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) else redis.call('PERSIST', KEYS[i]) end
 end
 return 1
 """
@@ -154,7 +151,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-class RedisStore(WritesNew):
+class RedisStore(JournaledStore):
     def __init__(self, url: str, *, client: redis.Redis | None = None) -> None:
         self.location = redact(url)
         try:
@@ -224,15 +221,6 @@ class RedisStore(WritesNew):
             raise SessionNotFound(name)
         return parse_meta(name, self._where(meta_key(name)), _bytes(raw))
 
-    def read(self, name: str) -> tuple[SessionMeta, list[Item]]:
-        meta = self.read_meta(name)
-        return meta, self._replay(meta).items
-
-    def _replay(self, meta: SessionMeta) -> Replay:
-        key = log_key(meta.name)
-        lines = self._get(meta.name, key, lambda k: self.client.lrange(k, 0, -1))
-        return check_replay(meta, self._where(key), list(lines))
-
     def _get(self, name: str, key: str, fetch: Callable[[str], Any]) -> Any:
         try:
             return self.call(lambda: fetch(key))
@@ -244,71 +232,42 @@ class RedisStore(WritesNew):
     def _where(self, key: str) -> str:
         return f"{self.location} key {key}"
 
-    # writing ------------------------------------------------------------------------------
-    def open(self, name: str, *, create: SessionMeta | None = None) -> RedisSession:
-        name = validate_name(name)
-        lock = RedisLock(self, name)
-        if not lock.acquire():
-            raise lock_refusal(name, create is not None, lock.holder(), lambda: self.exists(name))
+    # the journaled store's primitives ---------------------------------------------------------
+    def read_log(self, meta: SessionMeta) -> tuple[RawLog, str]:
+        key = log_key(meta.name)
+        lines = self._get(meta.name, key, lambda k: self.client.lrange(k, 0, -1))
+        return list(lines), self._where(key)
+
+    def lock(self, name: str, *, partner: Lock | None = None) -> RedisLock:
+        # one operation's locks share a token: the rename script checks it owns both
+        return RedisLock(self, name, token=partner.token if isinstance(partner, RedisLock) else None)
+
+    def session_log(self, meta: SessionMeta, lock: Lock, rep: Replay | None) -> RedisLog:
+        assert isinstance(lock, RedisLock)
+        return RedisLog(self, meta, lock)
+
+    def opened(self, meta: SessionMeta) -> None:
+        if ttl := meta.ttl_seconds:  # opening is use: the expiry starts again
+            self.call(lambda: [self.client.expire(k, ttl) for k in (meta_key(meta.name), log_key(meta.name))])
+
+    def remove(self, name: str, lock: Lock) -> bool:
+        assert isinstance(lock, RedisLock)
+        keys = [meta_key(name), log_key(name), INDEX, lock_key(name)]
+        return bool(self.call(lambda: self._delete(keys=keys, args=[name, lock.token])))
+
+    def move(self, meta: SessionMeta, new: str, src: Lock, dst: Lock) -> None:
+        assert isinstance(src, RedisLock)
+        old = meta.name
+        meta.name = new
+        keys = [meta_key(old), log_key(old), meta_key(new), log_key(new), INDEX, lock_key(old), lock_key(new)]
         try:
-            if create is not None:
-                if self.exists(name):
-                    raise NameTaken(name)
-                create.name = name
-                return RedisSession(self, create, lock, Replay([], 0, 0, 0, 0), [], created=False)
-            meta = self.read_meta(name)
-            rep = self._replay(meta)
-            if ttl := meta.ttl_seconds:  # opening is use: the expiry starts again
-                self.call(lambda: [self.client.expire(k, ttl) for k in (meta_key(name), log_key(name))])
-            return RedisSession(self, meta, lock, rep, copy.deepcopy(rep.items), created=True)
-        except BaseException:
-            lock.release()
+            self.call(lambda: self._rename(keys=keys, args=[old, new, src.token, meta_bytes(meta)]))
+        except redis.ResponseError as exc:
+            if "TAKEN" in str(exc):
+                raise NameTaken(new) from None
+            if "MISSING" in str(exc):
+                raise SessionNotFound(old) from None
             raise
-
-    def delete(self, name: str) -> None:
-        name = validate_name(name)
-        lock = self._hold(name)
-        try:
-            removed = self.call(
-                lambda: self._delete(
-                    keys=[meta_key(name), log_key(name), INDEX, lock_key(name)], args=[name, lock.token]
-                )
-            )
-            if not removed:
-                raise SessionNotFound(name)
-        finally:
-            lock.release()
-
-    def rename(self, old: str, new: str) -> None:
-        old, new = validate_name(old), validate_name(new)
-        src = self._hold(old)
-        try:
-            dst = RedisLock(self, new, token=src.token)
-            if not dst.acquire():
-                raise NameTaken(new, f"in use by {dst.holder()}")
-            try:
-                meta = self.read_meta(old)
-                self._replay(meta)  # refuse to move a damaged session
-                meta.name = new
-                keys = [meta_key(old), log_key(old), meta_key(new), log_key(new), INDEX, lock_key(old), lock_key(new)]
-                try:
-                    self.call(lambda: self._rename(keys=keys, args=[old, new, src.token, meta_bytes(meta)]))
-                except redis.ResponseError as exc:
-                    if "TAKEN" in str(exc):
-                        raise NameTaken(new) from None
-                    if "MISSING" in str(exc):
-                        raise SessionNotFound(old) from None
-                    raise
-            finally:
-                dst.release()
-        finally:
-            src.release()
-
-    def _hold(self, name: str) -> RedisLock:
-        lock = RedisLock(self, name)
-        if not lock.acquire():
-            raise lock_refusal(name, False, lock.holder(), lambda: self.exists(name))
-        return lock
 
     def _metas(self, names: list[str]) -> tuple[list[Listed], list[str]]:
         """The metas of `names` (damaged ones as BadSession), and the names whose keys expired."""
@@ -417,26 +376,16 @@ def _dead_here(info: dict[str, Any]) -> bool:
     return False
 
 
-class RedisSession:
-    """An open session: journal lines appended under a token-checked lock, renewed in the background."""
+class RedisLog:
+    """A session's keys, written by token-checked scripts; the lock is renewed in the background
+    while the session is open."""
 
-    def __init__(
-        self,
-        store: RedisStore,
-        meta: SessionMeta,
-        lock: RedisLock,
-        rep: Replay,
-        stored: list[Item],
-        *,
-        created: bool,
-    ) -> None:
+    def __init__(self, store: RedisStore, meta: SessionMeta, lock: RedisLock) -> None:
+        """`meta` is the open session's own: its expiry setting applies to every write."""
         self.store = store
         self.meta = meta
+        self.name = meta.name
         self._lock = lock
-        self._created = created
-        self._loaded: list[Item] | None = rep.items
-        self._mirror = Mirror(stored, rep.seq)
-        self._lines = rep.lines
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._keep_lock, name="swarmchat-lock", daemon=True)
         self._renewer.start()
@@ -446,91 +395,30 @@ class RedisSession:
             with contextlib.suppress(StoreUnavailable):
                 self._lock.renew()
 
-    def load(self) -> list[Item]:
-        if self._loaded is not None:
-            items, self._loaded = self._loaded, None
-            return items
-        return copy.deepcopy(self._mirror.items)
+    def append(self, lines: list[bytes]) -> None:
+        self._run(lines, replace=False)
 
-    def items(self) -> list[Item]:
-        return self._mirror.items
+    def replace(self, lines: list[bytes]) -> None:
+        self._run(lines, replace=True)
 
-    def save(self, live: list[Item]) -> None:
-        self._write(self._mirror.diff(live))
+    def write_meta(self, meta: SessionMeta) -> None:
+        self._run([], replace=False, meta=meta)
 
-    def begin_turn(self) -> None:
-        self._mirror.stable = len(self._mirror.items)
-
-    def end_turn(self, live: list[Item]) -> None:
-        self._write(self._mirror.diff(live, full=True), finish=True)
-
-    def write_all(self, items: list[Item]) -> None:
-        self._write(self._mirror.diff(items, full=True), finish=True)
-
-    def update_meta(self, **changes: object) -> None:
-        for key, value in changes.items():
-            setattr(self.meta, key, value)
-        if self._created:
-            self._write(None, finish=False, force=True)
-
-    def _write(self, change: Change | None, *, finish: bool = False, force: bool = False) -> None:
-        if change is None and not force and not (finish and self._created and self._meta_stale()):
-            return
-        lines: list[bytes] = []
-        checkpoint = False
-        line = b""
-        if change is not None:
-            line = change.encode()
-            if self._lines + 1 > COMPACT_AFTER_LINES:  # checkpoint: the log replaced by one line
-                items = self._mirror.items[: change.at] + json.loads(line)["items"]
-                lines, checkpoint = [Change(seq=change.seq, at=0, items=items).encode()], True
-            else:
-                lines = [line]
-        staged = dataclasses.replace(self.meta, updated_at=now_iso())  # applied once the write succeeds
-        if change is not None or finish:
-            staged.message_count = len(self._mirror.items) if change is None else change.at + len(change.items)
-            staged.journal_seq = change.seq if change is not None else self._mirror.seq
-            staged.title = staged.title or title_from(first_user_text(self._preview(change)))
+    def _run(self, lines: list[bytes], *, replace: bool, meta: SessionMeta | None = None) -> None:
         args: list[Any] = [
             self._lock.token,
-            meta_bytes(staged),
-            staged.name,
-            parse_time(staged.updated_at).timestamp(),
-            staged.ttl_seconds or 0,
-            int(checkpoint),
-            *(ln.rstrip(b"\n") for ln in lines),
+            self.meta.ttl_seconds or 0,
+            int(replace),
+            meta_bytes(meta) if meta is not None else "",
+            parse_time(meta.updated_at).timestamp() if meta is not None else 0,
+            self.name,
+            *(line.rstrip(b"\n") for line in lines),
         ]
-        keys = [self._lock.key, meta_key(self.meta.name), log_key(self.meta.name), INDEX]
+        keys = [self._lock.key, meta_key(self.name), log_key(self.name), INDEX]
         self.store.call(lambda: self.store._write(keys=keys, args=args))
-        vars(self.meta).update(vars(staged))
-        self._created = True
-        if change is not None:
-            self._mirror.record(change, line)
-            self._lines = 1 if checkpoint else self._lines + 1
-
-    def _meta_stale(self) -> bool:
-        return self.meta.journal_seq != self._mirror.seq or self.meta.message_count != len(self._mirror.items)
-
-    def _preview(self, change: Change | None) -> list[Item]:
-        if change is None:
-            return self._mirror.items
-        return self._mirror.items[: change.at] + change.items
-
-    def refresh(self) -> None:
-        """Renew the lock now (the background thread also does, every few seconds)."""
-        if not self._lock.renew():
-            raise StoreUnavailable(
-                f"lost the lock on session '{self.meta.name}' (another process took it after it expired); "
-                "resume the session to continue"
-            )
 
     def close(self) -> None:
         self._stop.set()
-        try:
-            if self._created and self._meta_stale():
-                self._write(None, finish=True)
-        finally:
-            self._lock.release()
 
 
 def _bytes(value: bytes | str) -> bytes:
