@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from typing import TextIO
 
 from swarmchat.bound import BoundAgency, LiveSession
+from swarmchat.errors import SwarmchatError
 from swarmchat.events import TextDelta, TurnDone, TurnError
 from swarmchat.safe_text import StreamGuard, safe_line
 from swarmchat.session import SessionMeta
@@ -37,9 +39,18 @@ def one_shot(
         binding = bind(session.meta, LiveSession(session), agency)
         for problem in binding.replay_problems:
             err.write(f"swarmchat: warning: {safe_line(problem)}\n")
-        return asyncio.run(_one_turn(binding, text, session.meta.recipient, out, err))
-    finally:
+        code = asyncio.run(_one_turn(binding, text, session.meta.recipient, out, err))
+    except BaseException:
+        with contextlib.suppress(SwarmchatError):  # the first failure is the one the user sees
+            session.close()
+        raise
+    try:
         session.close()
+    except SwarmchatError:
+        if not code:
+            raise
+        # a save already failed and was reported in its one line; closing failed for the same cause
+    return code
 
 
 async def _one_turn(binding: BoundAgency, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
