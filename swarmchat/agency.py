@@ -393,6 +393,12 @@ def describe_error(content: str) -> str:
 def bind(meta: SessionMeta, session: OpenSession, spec_override: str | None = None) -> Binding:
     """Import agency-swarm, build the session's agency and attach its history and persistence."""
     spec = spec_override or meta.agency or DEFAULT_SPEC
+    from swarmchat.remote import bind_remote, is_remote_spec
+
+    if is_remote_spec(spec):  # a served agency: no agency-swarm on this side
+        from swarmchat.bound import LiveSession
+
+        return bind_remote(meta, LiveSession(session), spec)  # type: ignore[return-value]  # a BoundAgency
     import_agency_swarm()
     target = resolve_spec(spec)
     binding_ref: list[Binding] = []
@@ -445,6 +451,10 @@ def _changed_agency(binding: Binding, meta: SessionMeta) -> list[str]:
 
 def check_spec(spec: str | None) -> None:
     """Fail early (exit 2, nothing written) if a SPEC does not resolve."""
+    from swarmchat.remote import check_remote_spec, is_remote_spec
+
+    if is_remote_spec(spec):  # a served agency: its URL is checked, not imported
+        return check_remote_spec(str(spec))
     import_agency_swarm()
     resolve_spec(spec or DEFAULT_SPEC)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from swarmchat.events import TextDelta, TurnDone, TurnError
 from swarmchat.session import SessionMeta
 from swarmchat.store import SessionStore
+
+if TYPE_CHECKING:
+    from swarmchat.agency import Binding
 
 
 def one_shot(
@@ -36,10 +39,8 @@ def one_shot(
         session.close()
 
 
-async def _one_turn(binding: object, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
-    from swarmchat.agency import Binding
-
-    assert isinstance(binding, Binding)
+async def _one_turn(binding: Binding, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
+    """`binding` is the local Binding or a remote one (swarmchat.remote): both offer turn and save_errors."""
     wrote = ""
     speaker = ""
     code = 0

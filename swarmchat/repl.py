@@ -329,10 +329,10 @@ class Repl:
     async def cmd_agents(self, arg: str) -> None:
         binding = await self.ready()
         current = self.recipient()
+        describe = getattr(binding, "describe", None)  # a remote binding (BoundAgency) describes its agents
         for name in binding.agent_names:
-            agent = binding.agency.agents[name]
             mark = "→" if name == current else " "
-            about = str(getattr(agent, "description", "") or "")
+            about = describe(name) if describe else str(getattr(binding.agency.agents[name], "description", "") or "")
             self.console.print(Text(f"{mark} {name}", style="bold" if name == current else ""), Text(about, "dim"))
 
     async def cmd_agent(self, arg: str) -> None:
@@ -449,6 +449,8 @@ class Repl:
             return
         from swarmchat.agency import configure_models
 
+        if not hasattr(binding, "agency"):
+            binding.set_model(arg)  # type: ignore[attr-defined]  # remote (BoundAgency): refuses in one line
         self.session.update_meta(model=arg)
         configure_models(binding.agency, self.meta)
         self.console.print(f"[dim]every agent now uses[/dim] [bold]{arg}[/bold]")

@@ -41,6 +41,7 @@ class SessionMeta:
     reported_missing: list[str] = field(default_factory=list)
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
+    remote_agency: dict[str, Any] | None = None  # a served agency's agents (get_metadata), for an instant prompt
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
