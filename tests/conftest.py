@@ -15,7 +15,7 @@ from swarmchat.store import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["redis_server"]
+pytest_plugins = ["redis_server", "agency_server"]
 
 
 @pytest.fixture(autouse=True)

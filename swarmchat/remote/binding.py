@@ -8,6 +8,7 @@ serialized; they are read through the same translation as a local turn's (`_Turn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -171,8 +172,15 @@ class RemoteBinding:
             target = target if target in self.info.agents else self.entry_agent
             payload = {"message": message, "chat_history": history, "recipient_agent": target}
             async with self.client.stream(payload) as frames:
+                # a reader task holds the connection: cancelling a read would make httpx drop it, and the
+                # server, seeing the client gone, would forget the run before our cancel asks what it made
+                queue: asyncio.Queue[tuple[str, Any] | BaseException | None] = asyncio.Queue()
+                reader = asyncio.create_task(_pump(frames, queue))
                 try:
-                    async for kind, data in frames:
+                    while (frame := await queue.get()) is not None:
+                        if isinstance(frame, BaseException):
+                            raise frame
+                        kind, data = frame
                         if kind == "meta":
                             run_id = data
                             self._commit(history + asked)  # the server took the message: the session's now
@@ -191,13 +199,15 @@ class RemoteBinding:
                         elif kind == "end":
                             break
                 except (asyncio.CancelledError, GeneratorExit):
-                    # cancel on the server while the stream is still open: a dropped connection would
-                    # cancel too, but then the server forgets the run before saying what it made
                     if run_id and done is None:
                         returned = await self.client.cancel(run_id)
                         base = history + returned if returned else list(self._items)
                         self._commit(_with_partial(base, tracker))
                     raise
+                finally:
+                    reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await reader
             if done is None:
                 raise self.client.cut()
             if failed:
@@ -235,6 +245,16 @@ class RemoteBinding:
             }
         )
         return str(data.get("response") or "").strip()
+
+
+async def _pump(frames: AsyncIterator[tuple[str, Any]], queue: asyncio.Queue[Any]) -> None:
+    """Read the stream into `queue`, then None; a failure is put there to be raised by the reader."""
+    try:
+        async for frame in frames:
+            queue.put_nowait(frame)
+        queue.put_nowait(None)
+    except Exception as exc:
+        queue.put_nowait(exc)
 
 
 def _user_items(message: Message, agent: str) -> list[Item]:
