@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agencies import TWO_AGENTS, write_agency
+from fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,6 +111,32 @@ class AgencyServer:
 
 
 StartServer = Callable[..., AgencyServer]
+ASSISTANT = "swarmchat.default_agency:create_agency"
+
+
+@pytest.fixture(scope="session")
+def shared_agency_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeOpenAI, AgencyServer]]:
+    """One scripted model and one run_fastapi server (assistant, helper, team) for every test that does not
+    need a server of its own: the server is stateless, and starting one costs agency-swarm's import."""
+    work = tmp_path_factory.mktemp("served")
+    fake = FakeOpenAI().start()
+    agencies = {"assistant": ASSISTANT, "helper": ASSISTANT, "team": f"{write_agency(work, TWO_AGENTS)}:create_agency"}
+    srv = AgencyServer(work, agencies, fake.url, {})
+    try:
+        yield fake, srv
+    finally:
+        srv.kill()
+        fake.stop()
+
+
+@pytest.fixture
+def served(shared_agency_server: tuple[FakeOpenAI, AgencyServer]) -> tuple[FakeOpenAI, AgencyServer]:
+    """The shared servers, with the model's script and its record of requests emptied for this test."""
+    fake, srv = shared_agency_server
+    with fake._lock:
+        fake.script.clear()
+        fake.requests.clear()
+    return fake, srv
 
 
 @pytest.fixture

@@ -12,11 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
-from agencies import TWO_AGENTS, write_agency
-from agency_server import AgencyServer, StartServer
+from agency_server import ASSISTANT, AgencyServer, StartServer
 from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI, Reply, send_message
 from terminal import Terminal
@@ -25,37 +23,10 @@ from swarmchat.remote.client import parse_url
 from swarmchat.session import item_text
 from swarmchat.store import open_store
 
-ASSISTANT = "swarmchat.default_agency:create_agency"
-
 
 def roles(name: str) -> list[tuple[str, str]]:
     items = open_store().read(name)[1]
     return [(str(i.get("role")), item_text(i)) for i in items if i.get("callerAgent") is None and i.get("role")]
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeOpenAI, AgencyServer]]:
-    """One scripted model and one run_fastapi server (assistant, helper, team) for the tests that do not
-    need a server of their own: the server is stateless, and starting one costs agency-swarm's import."""
-    work = tmp_path_factory.mktemp("served")
-    fake = FakeOpenAI().start()
-    agencies = {"assistant": ASSISTANT, "helper": ASSISTANT, "team": f"{write_agency(work, TWO_AGENTS)}:create_agency"}
-    srv = AgencyServer(work, agencies, fake.url, {})
-    try:
-        yield fake, srv
-    finally:
-        srv.kill()
-        fake.stop()
-
-
-@pytest.fixture
-def served(shared: tuple[FakeOpenAI, AgencyServer]) -> tuple[FakeOpenAI, AgencyServer]:
-    """The shared servers, with the model's script and its record of requests emptied for this test."""
-    fake, srv = shared
-    with fake._lock:
-        fake.script.clear()
-        fake.requests.clear()
-    return fake, srv
 
 
 @pytest.fixture
@@ -98,26 +69,6 @@ def test_new_and_resume_talk_to_the_served_agency_with_the_stored_history(
     assert [(s["name"], s["agency"], s["message_count"]) for s in listed] == [("trip", url, 4)]
     assert (listed[0]["input_tokens"], listed[0]["output_tokens"]) == (50, 11)  # the server's usage, both turns
     assert listed[0]["remote_agency"]["agents"] == ["Assistant"]  # cached for an instant prompt next time
-
-
-def test_a_remote_turn_never_imports_agency_swarm(served: tuple[FakeOpenAI, AgencyServer]) -> None:
-    _, srv = served
-    for args in (["new", "quick", "--agency", srv.url("assistant")], ["resume", "quick"]):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "swarmchat", *args, "-m", "hello"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            cwd=ROOT,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stdout == "echo: hello\n"
-        from test_import_guard import imported, stack_modules
-
-        names = imported(done.stderr)
-        assert "swarmchat.remote.client" in names and "httpx" in names  # the log is real
-        assert stack_modules(names) == [], f"a remote turn ({args[0]}) imported the chat stack"
 
 
 def test_delegation_is_rendered_and_stored(term, served: tuple[FakeOpenAI, AgencyServer]) -> None:
@@ -205,6 +156,11 @@ def test_a_wrong_or_missing_token_is_one_line_naming_the_variable(
     assert open_store().read("locked")[1] == before[1]  # the session is intact
     assert "s3cret" not in json.dumps(open_store().read_meta("locked").to_dict())  # the token is never stored
 
+    bare = cli("new", "bare", "--agency", srv.base + "/", "-m", "hi", env={"SWARMCHAT_AGENCY_TOKEN": "s3cret"})
+    assert bare.returncode == 0, bare.stderr  # the URL names no agency: the server's only one is used
+    assert bare.stdout == "echo: hi\n"
+    assert bare.stderr.startswith("swarmchat: warning:") and "'assistant'" in bare.stderr
+
 
 def test_a_wrong_agency_name_lists_the_served_ones(cli: Run, served: tuple[FakeOpenAI, AgencyServer]) -> None:
     _, srv = served
@@ -219,19 +175,7 @@ def test_a_wrong_agency_name_lists_the_served_ones(cli: Run, served: tuple[FakeO
     assert "assistant, helper, team" in one_error_line(bare.stderr)
 
 
-def test_a_url_without_the_agency_uses_the_only_one_with_a_warning(
-    cli: Run, server: FakeOpenAI, agency_server: StartServer
-) -> None:
-    srv = agency_server({"assistant": ASSISTANT})
-    done = cli("new", "x", "--agency", srv.base + "/", "-m", "hi")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "echo: hi\n"
-    assert done.stderr.startswith("swarmchat: warning:") and "'assistant'" in done.stderr
-
-
-def test_a_server_that_is_not_running_is_one_line_and_the_session_stays(
-    cli: Run, server: FakeOpenAI, agency_server: StartServer
-) -> None:
+def test_a_server_that_is_not_running_is_one_line(cli: Run) -> None:
     from redis_server import free_port
 
     nothing = f"http://127.0.0.1:{free_port()}/assistant"
@@ -239,15 +183,6 @@ def test_a_server_that_is_not_running_is_one_line_and_the_session_stays(
     assert done.returncode == 1
     assert "cannot reach the agency server" in one_error_line(done.stderr)
     assert open_store().names() == []
-
-    srv = agency_server({"assistant": ASSISTANT})
-    assert cli("new", "kept", "--agency", srv.url("assistant"), "-m", "hi").returncode == 0
-    before = open_store().read("kept")[1]
-    srv.kill()
-    again = cli("resume", "kept", "-m", "still there?")
-    assert again.returncode == 1
-    assert "cannot reach the agency server" in one_error_line(again.stderr)
-    assert open_store().read("kept")[1] == before
 
 
 def test_not_an_agency_swarm_server(cli: Run, server: FakeOpenAI) -> None:
@@ -259,7 +194,7 @@ def test_not_an_agency_swarm_server(cli: Run, server: FakeOpenAI) -> None:
 
 
 def test_a_server_killed_mid_stream_is_one_line_and_keeps_what_was_said(
-    server: FakeOpenAI, agency_server: StartServer
+    cli: Run, server: FakeOpenAI, agency_server: StartServer
 ) -> None:
     srv = agency_server({"assistant": ASSISTANT})
     server.push(Reply(" ".join(f"word{n}" for n in range(400)), delay=0.05))
@@ -288,6 +223,12 @@ def test_a_server_killed_mid_stream_is_one_line_and_keeps_what_was_said(
     partial = history[1][1]
     assert history[1][0] == "assistant" and "[interrupted]" in partial
     assert partial.split("[interrupted]")[0].split() == (shown + rest).decode().split()  # what was shown is kept
+
+    before = open_store().read("cut")[1]
+    again = cli("resume", "cut", "-m", "still there?")  # the agents are cached: the turn finds no server
+    assert again.returncode == 1
+    assert "cannot reach the agency server" in one_error_line(again.stderr)
+    assert open_store().read("cut")[1] == before  # the session is intact
 
 
 def test_compact_asks_the_server_for_the_summary(served: tuple[FakeOpenAI, AgencyServer]) -> None:
