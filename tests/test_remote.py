@@ -256,3 +256,23 @@ def test_url_warnings() -> None:
     nested = parse_url("http://127.0.0.1:8000/api/v2/team")
     assert (nested.base, nested.agency) == ("http://127.0.0.1:8000/api/v2", "team")
     assert "'team'" in nested.warnings[0]
+
+
+def test_resume_with_a_url_moves_a_local_session_to_the_server(
+    cli: Run, served: tuple[FakeOpenAI, AgencyServer]
+) -> None:
+    server, srv = served
+    server.push(Reply("Noted: Lisbon in May."))
+    first = cli("new", "moved", "--base-url", server.url, "-m", "Remember: Lisbon in May.")  # the local stack
+    assert first.returncode == 0, first.stderr
+    server.push(Reply("You said Lisbon in May."))
+    moved = cli("resume", "moved", "--agency", srv.url("assistant"), "-m", "Where was I going?")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout == "You said Lisbon in May.\n"
+    assert "--base-url do not apply" in moved.stderr  # a warning: the server chooses its models
+    assert server.last.messages() == [
+        ("user", "Remember: Lisbon in May."),
+        ("assistant", "Noted: Lisbon in May."),
+        ("user", "Where was I going?"),
+    ]
+    assert open_store().read_meta("moved").agency == srv.url("assistant")  # stored: resume goes there again
