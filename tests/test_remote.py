@@ -160,6 +160,9 @@ def test_a_wrong_or_missing_token_is_one_line_naming_the_variable(
     assert bare.returncode == 0, bare.stderr  # the URL names no agency: the server's only one is used
     assert bare.stdout == "echo: hi\n"
     assert bare.stderr.startswith("swarmchat: warning:") and "'assistant'" in bare.stderr
+    assert open_store().read_meta("bare").agency == url  # stored as the agency it is
+    again = cli("resume", "bare", "-m", "and now?", env={"SWARMCHAT_AGENCY_TOKEN": "s3cret"})
+    assert (again.returncode, again.stdout, again.stderr) == (0, "echo: and now?\n", "")
 
 
 def test_a_wrong_agency_name_lists_the_served_ones(cli: Run, served: tuple[FakeOpenAI, AgencyServer]) -> None:

@@ -295,10 +295,12 @@ def bind(meta: SessionMeta, live: LiveSession, spec: str) -> RemoteBinding:
     URL (the prompt is up at once; get_metadata is asked at the first turn), else asked now."""
     url: AgencyUrl = parse_url(spec)
     client = AgencyClient(url)
-    info = AgencyInfo.from_cache(spec, meta.remote_agency)
+    info = AgencyInfo.from_cache(spec, meta.remote_agency) if url.agency else None
     fresh = info is None
     if info is None:
-        info = AgencyInfo.from_metadata(spec, client.metadata_sync())
+        data = client.metadata_sync()  # a URL naming no agency is resolved to the server's only one
+        spec = client.url.display
+        info = AgencyInfo.from_metadata(spec, data)
     binding = RemoteBinding(live, client, info, fresh)
     changes: dict[str, object] = {}
     if meta.agency != spec:
