@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agencies import TWO_AGENTS, write_agency
+from agencies import HANDOFF, TWO_AGENTS, write_agency
 from fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,11 +116,16 @@ ASSISTANT = "swarmchat.default_agency:create_agency"
 
 @pytest.fixture(scope="session")
 def shared_agency_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeOpenAI, AgencyServer]]:
-    """One scripted model and one run_fastapi server (assistant, helper, team) for every test that does not
+    """One scripted model and one run_fastapi server (assistant, helper, team, desk) for every test that does not
     need a server of its own: the server is stateless, and starting one costs agency-swarm's import."""
     work = tmp_path_factory.mktemp("served")
     fake = FakeOpenAI().start()
-    agencies = {"assistant": ASSISTANT, "helper": ASSISTANT, "team": f"{write_agency(work, TWO_AGENTS)}:create_agency"}
+    agencies = {
+        "assistant": ASSISTANT,
+        "helper": ASSISTANT,
+        "team": f"{write_agency(work, TWO_AGENTS)}:create_agency",
+        "desk": f"{write_agency(work, HANDOFF, 'desk.py')}:create_agency",
+    }
     srv = AgencyServer(work, agencies, fake.url, {})
     try:
         yield fake, srv

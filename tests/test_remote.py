@@ -170,12 +170,12 @@ def test_a_wrong_agency_name_lists_the_served_ones(cli: Run, served: tuple[FakeO
     done = cli("new", "x", "--agency", srv.url("asistant"), "-m", "hi")
     assert done.returncode == 1
     line = one_error_line(done.stderr)
-    assert "no agency 'asistant'" in line and "assistant, helper, team" in line, line
+    assert "no agency 'asistant'" in line and "assistant, helper, team, desk" in line, line
     assert open_store().names() == []
 
     bare = cli("new", "x", "--agency", srv.base, "-m", "hi")  # two agencies: the URL must say which
     assert bare.returncode == 2
-    assert "assistant, helper, team" in one_error_line(bare.stderr)
+    assert "assistant, helper, team, desk" in one_error_line(bare.stderr)
 
 
 def test_a_server_that_is_not_running_is_one_line(cli: Run) -> None:
@@ -279,3 +279,35 @@ def test_resume_with_a_url_moves_a_local_session_to_the_server(
         ("user", "Where was I going?"),
     ]
     assert open_store().read_meta("moved").agency == srv.url("assistant")  # stored: resume goes there again
+
+
+def test_a_handoff_on_the_server_is_seen_as_locally(served: tuple[FakeOpenAI, AgencyServer]) -> None:
+    from fake_openai import ToolCall
+
+    from swarmchat.agency import bind
+    from swarmchat.events import Event, Handoff, TurnDone
+    from swarmchat.session import SessionMeta
+
+    server, srv = served
+    server.push(
+        Reply(tool_calls=[ToolCall("transfer_to_Billing", {"recipient_agent": "Billing"})]),
+        Reply("Billing here: your invoice is paid."),
+    )
+    store = open_store()
+    session = store.open("hand", create=SessionMeta.fresh("hand", agency=srv.url("desk")))
+    try:
+        binding = bind(session.meta, session)
+        assert (binding.agent_names, binding.entry_agent) == (["Desk", "Billing"], "Desk")
+
+        async def turn() -> list[Event]:
+            return [event async for event in binding.turn("Is my invoice paid?")]
+
+        events = asyncio.run(turn())
+    finally:
+        session.close()
+    handoffs = [e for e in events if isinstance(e, Handoff)]
+    assert handoffs[0] == Handoff("Desk", "Billing")  # (a local turn also adds Billing → Billing: lead informed)
+    done = events[-1]
+    assert isinstance(done, TurnDone) and (done.agent, done.text) == ("Billing", "Billing here: your invoice is paid.")
+    assert roles("hand")[-1] == ("assistant", "Billing here: your invoice is paid.")
+    assert open_store().read("hand")[1][-1]["agent"] == "Billing"
