@@ -149,7 +149,7 @@ class RemoteBinding:
         """Ask get_metadata once per run (the cached agents served the prompt meanwhile)."""
         if self._fresh:
             return
-        info = AgencyInfo.from_metadata(self.client.url.spec, await self.client.metadata())
+        info = AgencyInfo.from_metadata(self.client.url.display, await self.client.metadata())
         self._fresh = True
         if info != self.info:
             self.info = info
