@@ -174,7 +174,8 @@ def _message_text(message: str | None) -> str | None:
 def new(
     name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
     agency: Annotated[
-        str | None, typer.Option("--agency", help="Agency SPEC: pkg.module:attr or path/file.py:attr.")
+        str | None,
+        typer.Option("--agency", help="Agency SPEC: pkg.module:attr, path/file.py:attr or http(s)://host:port/AGENCY."),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model for every agent.")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,

@@ -56,6 +56,12 @@ class AgencyLoadError(SwarmchatError):
     """The agency SPEC does not load or does not produce an Agency."""
 
 
+class RemoteAgencyError(SwarmchatError):
+    """A served agency (an http(s) SPEC) cannot be reached, refuses us, or answers wrongly."""
+
+    exit_code = 1
+
+
 class StoreUnavailable(SwarmchatError):
     """The store cannot be reached (Redis down, data dir unwritable)."""
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+INTERRUPTED = "[interrupted]"
+"""Ends a reply the user stopped (Ctrl-C, Esc, SIGTERM): stored, so history never ends on two user messages."""
+
 
 @dataclass(frozen=True)
 class TextDelta:

@@ -45,6 +45,7 @@ class SessionMeta:
     # False for an imported session whose agency SPEC the user has not confirmed yet: importing a
     # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
     agency_trusted: bool = True
+    remote_agency: dict[str, Any] | None = None  # a served agency's agents (get_metadata), for an instant prompt
     schema_version: int = SCHEMA_VERSION
 
     @classmethod

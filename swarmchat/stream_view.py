@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.text import Text
 
 from swarmchat.events import (
+    INTERRUPTED,
     Delegation,
     Event,
     Handoff,
@@ -23,9 +24,6 @@ from swarmchat.events import (
     TurnError,
 )
 from swarmchat.safe_text import safe_markdown, text_line
-
-INTERRUPTED_NOTE = "[interrupted]"
-
 
 # Every text these functions print comes from a model, a tool, a session or a server: each is made
 # safe here (safe_text) and none is read as rich markup.
@@ -141,4 +139,4 @@ class TurnView:
     def close(self, *, interrupted: bool = False) -> None:
         self._settle_all()
         if interrupted:
-            self.console.print(Text(INTERRUPTED_NOTE, style="yellow"))
+            self.console.print(Text(INTERRUPTED, style="yellow"))

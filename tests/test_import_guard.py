@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from agency_server import AgencyServer
 from conftest import ROOT, write_dated
+from fake_openai import FakeOpenAI
 
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore, open_store
@@ -153,3 +155,23 @@ def test_the_guard_sees_the_chat_stack_when_it_is_loaded() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     found = stack_modules(imported(done.stderr))
     assert "openai" in found and "swarmchat.cli" in imported(done.stderr)
+
+
+def test_a_remote_turn_never_imports_the_chat_stack(served: tuple[FakeOpenAI, AgencyServer]) -> None:
+    """A session with a served agency (issue 13) talks HTTP: `new` and `resume -m` reach the first token
+    without agency-swarm's seconds of import, on the client side."""
+    _, srv = served
+    for args in (["new", "quick", "--agency", srv.url("assistant")], ["resume", "quick"]):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "swarmchat", *args, "-m", "hello"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout == "echo: hello\n"
+        names = imported(done.stderr)
+        assert "swarmchat.remote.client" in names and "httpx" in names  # the log is real
+        assert stack_modules(names) == [], f"a remote turn ({args[0]}) imported the chat stack"

@@ -155,7 +155,9 @@ def without_root_powers(args: list[str], env: dict[str, str]) -> subprocess.Comp
     """`swarmchat ARGS` as root without the capabilities that ignore file permissions (as a user would be)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.fail("setpriv (util-linux: apt-get install util-linux) is needed to drop root's file-permission override")
+        pytest.fail(
+            "setpriv (util-linux: apt-get install util-linux) is needed to drop root's file-permission override"
+        )
     drop = [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
     return subprocess.run(
         [*drop, sys.executable, "-m", "swarmchat", *args],

@@ -15,10 +15,8 @@ from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
 from swarmchat.agency.stream import TurnTracker, usage
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.events import Event, TurnDone
+from swarmchat.events import INTERRUPTED, Event, TurnDone
 from swarmchat.session import Item, SessionMeta
-
-INTERRUPTED = "[interrupted]"
 
 
 @dataclass

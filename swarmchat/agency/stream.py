@@ -81,7 +81,8 @@ class TurnTracker:
             target = getattr(getattr(item, "target_agent", None), "name", None)
             if target:
                 self.reply_agent = str(target)
-                return [Handoff(agent, str(target))]
+                if str(target) != agent:  # agency-swarm tags this event with the new agent already
+                    return [Handoff(agent, str(target))]
         return []
 
 
