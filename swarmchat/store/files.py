@@ -3,7 +3,7 @@
 sessions/NAME.json   the SessionMeta (replaced atomically)
 sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
 locks/NAME.lock      the one-writer lock (see filelock.py)
-index.json           a listing cache, checked against file stats and rebuilt when stale
+catalog.sqlite3      the catalog that serves list and search (store/catalog/), checked against file stats
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, title_from
-from swarmchat.store import index
 from swarmchat.store.base import Listed, WritesNew, lock_refusal
 from swarmchat.store.filelock import FileLock
 from swarmchat.store.journal import Change, JournalError, Mirror, Replay, replay
@@ -164,10 +163,14 @@ class FileStore(WritesNew):
             src_lock.release()
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
-        return index.recent(self, count)
+        from swarmchat.store.catalog import from_files
+
+        return from_files.recent(self, count)
 
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
-        return index.listing(self)
+        from swarmchat.store.catalog import from_files
+
+        return from_files.listing(self)
 
     def _hold(self, name: str) -> FileLock:
         """Take an existing session's lock for a one-shot change (SessionLocked if held)."""
