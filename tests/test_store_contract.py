@@ -61,7 +61,12 @@ def raw_state(store_url: str, data_dir: Path) -> object:
     if store_url:
         client = redis.Redis.from_url(store_url)
         return {k: client.dump(k) for k in sorted(client.keys("*"))}
-    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and p.name != "index.json"}
+    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and not _cache(p, data_dir)}
+
+
+def _cache(path: Path, data_dir: Path) -> bool:
+    """The catalog (a cache derived from the sessions, written by list and search)."""
+    return path.parent == data_dir and path.name.startswith(("catalog.sqlite3", "catalog-redis-"))
 
 
 def test_a_session_exists_from_its_first_message(store: SessionStore) -> None:

@@ -114,13 +114,15 @@ def _query(catalog: Catalog, query: str, limit: int, agent: str | None) -> list[
             {**params, "lo": base, "hi": base | ((1 << POS_BITS) - 1)},
         ).fetchall()
         snippets: list[Snippet] = []
-        seen = set()
+        seen: set[object] = set()
         for marked, role, who_agent, caller in hits:
             pieces = _line(marked)
             line = "".join(p for p, _ in pieces)
-            if line in seen:  # a delegation is stored twice (the call and the message it delivered)
+            # a delegation is stored twice: the send_message call and the message it delivered
+            key = line if role == "tool_call" or (role == "user" and caller) else (line, role, who_agent, caller)
+            if key in seen:
                 continue
-            seen.add(line)
+            seen.add(key)
             snippets.append(Snippet(role, who_agent, caller, pieces))
             if len(snippets) == SNIPPETS:
                 break
