@@ -7,7 +7,6 @@ other tool calls and tool outputs. Reasoning items and images give none.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -33,6 +32,8 @@ class Row:
 
     def fingerprint(self) -> int:
         """A stable 63-bit digest, to tell which stored rows a changed history left as they were."""
+        import hashlib  # here: listing need not load OpenSSL
+
         parts = (self.role, self.agent or "", self.caller or "", str(self.stamp), self.text)
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
         return int.from_bytes(digest, "big") >> 1
