@@ -141,11 +141,11 @@ def bench_list(b: Bench) -> None:
         few = max(1, runs // 3)
         settled = time.time() - 3600  # written a while ago, as a user's sessions are
         os.utime(data / "sessions", (settled, settled))
-        cold = wall(sw("list"), env, expect=b"chat-")  # builds index.json
+        cold = wall(sw("list"), env, expect=b"chat-")  # builds the catalog
         warm = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(runs)]
         label = f"{count:,}"
         b.add("list", f"list, {label} sessions (warm)", ms(median(warm)), "ms", below=target)
-        b.add("list", f"list, {label} sessions (cold: builds index.json)", ms(cold), "ms", note="first run")
+        b.add("list", f"list, {label} sessions (cold: builds the catalog)", ms(cold), "ms", note="first run")
         changed = []
         for _ in range(few):
             os.utime(data / "sessions")  # as after a turn: the directory moved, so every session is checked
@@ -169,7 +169,8 @@ def bench_list(b: Bench) -> None:
             continue
         b.add("list", f"llm logs list -n 1, {label} conversations", ms(llm_time), "ms")
         ratio = llm_time / median(warm)
-        b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target="> 7x").ok = ratio > 7
+        want = 7 if count == 10_000 else 5  # issue 15: 7x at 10,000, from the catalog
+        b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target=f"> {want}x").ok = ratio > want
     if llm is None:
         b.add("list", "llm logs list -n 1", None, "ms", note="llm not installed: compare to python -c pass")
     if shutil.which("redis-server"):

@@ -50,6 +50,9 @@ def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str 
     if isinstance(store, FileStore):
         from swarmchat.store.catalog import from_files
 
+        if not store.sessions.is_dir():
+            return []
+
         def on_files(catalog: Catalog) -> list[Found]:
             checked_all = from_files.catch_up(store, catalog)
             while True:

@@ -49,6 +49,8 @@ def path(store: Files) -> Path:
 
 def listing(store: Files) -> list[Listed]:
     """Every session, each checked against its files."""
+    if not store.sessions.is_dir():  # nothing stored yet: nothing to create either
+        return []
     with paused_gc():
         return using(path(store), lambda catalog: _checked_all(store, catalog))
 
@@ -57,6 +59,8 @@ def recent(store: Files, count: int) -> tuple[list[Listed], int]:
     """The `count` most recently used sessions, newest first, then every damaged one; and how many
     sessions there are in all. Only the rows returned are checked against their files while the
     sessions directory has not changed since the catalog last saw it settled."""
+    if not store.sessions.is_dir():
+        return [], 0
     with paused_gc():
         return using(path(store), lambda catalog: _recent(store, catalog, count))
 
