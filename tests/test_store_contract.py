@@ -267,7 +267,7 @@ def test_search_finds_the_matching_line(store: SessionStore) -> None:
     store.write_new(SessionMeta.fresh("trip"), [msg("user", "plan\nthe Lisbon trip"), msg("assistant", "sure")])
     store.write_new(SessionMeta.fresh("code"), turns(1))
     hits = search_sessions(store, "lisbon")
-    assert [(h.name, h.role, h.line) for h in hits] == [("trip", "user", "the Lisbon trip")]
+    assert [(f.name, [(s.role, s.text) for s in f.snippets]) for f in hits] == [("trip", [("user", "the Lisbon trip")])]
 
 
 def test_items_round_trip_byte_for_byte(store: SessionStore) -> None:
