@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,19 @@ def test_highlighted_on_a_terminal_without_interpreting_the_text(cli: Run, data_
     search_view.highlighted(console, results)
     text = console.export_text()
     assert "[bold red]markup[/]" in text and "\x1b" not in text and "\x07" not in text
+
+
+def test_with_the_directory_settled_the_sessions_shown_are_still_checked(data_dir: Path) -> None:
+    """Nothing created, renamed or deleted (the directory unchanged and old): only the results are checked
+    against their files, and one edited in place is read again before it is shown."""
+    make("edited", msg("user", "the moonstone is here"))
+    make("other", msg("user", "a moonstone elsewhere"))
+    hour_ago = time.time() - 3600
+    os.utime(data_dir / "sessions", (hour_ago, hour_ago))
+    store = open_store()
+    assert sorted(r.name for r in search_sessions(store, "moonstone")) == ["edited", "other"]  # settled now
+    journal = data_dir / "sessions" / "edited.jsonl"
+    journal.write_text(journal.read_text().replace("the moonstone is here", "the sunstone is here"))
+    os.utime(data_dir / "sessions", (hour_ago, hour_ago))
+    assert [r.name for r in search_sessions(store, "moonstone")] == ["other"]
+    assert [r.name for r in search_sessions(store, "sunstone")] == ["edited"]

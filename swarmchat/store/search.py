@@ -54,12 +54,14 @@ def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str 
             return []
 
         def on_files(catalog: Catalog) -> list[Found]:
-            checked_all = from_files.catch_up(store, catalog)
-            while True:
-                found = _ranked(catalog, text, limit, agent)
-                if checked_all or not from_files.recheck(store, catalog, [f.name for f in found]):
-                    return found
-                checked_all = True  # re-read what changed; the next answer is current
+            if from_files.catch_up(store, catalog):
+                return _ranked(catalog, text, limit, agent)
+            found = _ranked(catalog, text, limit, agent)  # the directory is settled: check what is shown
+            try:
+                changed = from_files.recheck(store, catalog, [f.name for f in found])
+            except FileNotFoundError:  # one was deleted while we looked
+                changed = from_files.catch_up(store, catalog, trust_settled=False)
+            return _ranked(catalog, text, limit, agent) if changed else found
 
         return db.using(from_files.path(store), on_files)
 

@@ -65,15 +65,16 @@ def recent(store: Files, count: int) -> tuple[list[Listed], int]:
         return using(path(store), lambda catalog: _recent(store, catalog, count))
 
 
-def catch_up(store: Files, catalog: Catalog) -> bool:
-    """Bring the catalog up to date with the sessions directory; False if only the directory's
-    signature was checked (then the caller checks the rows it shows with `recheck`)."""
-    try:
-        if catalog.setting("dir") == _dir_sig(store):
-            return False
-    except FileNotFoundError:
-        pass
-    _checked_all(store, catalog)
+def catch_up(store: Files, catalog: Catalog, *, trust_settled: bool = True) -> bool:
+    """Bring the catalog up to date with the sessions directory; False if it was only checked against
+    the directory's settled signature (then the caller checks the rows it shows with `recheck`)."""
+    if trust_settled:
+        try:
+            if catalog.setting("dir") == _dir_sig(store):
+                return False
+        except FileNotFoundError:
+            pass
+    _sync(store, catalog)
     return True
 
 
@@ -107,6 +108,12 @@ def _recent(store: Files, catalog: Catalog, count: int) -> tuple[list[Listed], i
 
 
 def _checked_all(store: Files, catalog: Catalog) -> list[Listed]:
+    _sync(store, catalog)
+    return catalog.every()
+
+
+def _sync(store: Files, catalog: Catalog) -> None:
+    """Every session checked against its files; the directory's signature kept once it has settled."""
     try:
         before = _dir_sig(store)
         found = _scan(store)
@@ -125,7 +132,6 @@ def _checked_all(store: Files, catalog: Catalog) -> list[Listed]:
     if catalog.setting("dir") != settled:
         with catalog.writing():
             catalog.set_setting("dir", settled)
-    return catalog.every()
 
 
 def _update(store: Files, catalog: Catalog, stale: dict[str, str], gone: list[str]) -> None:
