@@ -61,8 +61,12 @@ class Catalog:
         self.conn = conn
 
     # reading ------------------------------------------------------------------------------------
-    def signatures(self) -> dict[str, str | None]:
-        return dict(self.conn.execute("SELECT name, sig FROM sessions"))
+    def signatures(self, names: list[str] | None = None) -> dict[str, str | None]:
+        """name -> signature of every session, or at least of `names` (a few looked up by name)."""
+        if names is None or len(names) > 500:
+            return dict(self.conn.execute("SELECT name, sig FROM sessions"))
+        marks = ", ".join("?" * len(names))
+        return dict(self.conn.execute(f"SELECT name, sig FROM sessions WHERE name IN ({marks})", names))
 
     def setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
@@ -163,7 +167,7 @@ def _listed(row: sqlite3.Row) -> Listed:
         return BadSession(row["name"], row["location"], row["problem"])
     values = {f: row[f] for f in META}
     for f in JSON_FIELDS:
-        values[f] = json.loads(values[f]) if values[f] is not None else []
+        values[f] = json.loads(values[f]) if values[f] not in (None, "[]") else []
     return SessionMeta(**values)
 
 

@@ -80,7 +80,7 @@ def catch_up(store: Files, catalog: Catalog, *, trust_settled: bool = True) -> b
 
 def recheck(store: Files, catalog: Catalog, names: list[str]) -> bool:
     """Check `names` against their files, reading again those that changed; True if any did."""
-    known = catalog.signatures()
+    known = catalog.signatures(names)
     stale = {}
     for name in names:
         sig = file_sig(store, name)
@@ -101,7 +101,8 @@ def _recent(store: Files, catalog: Catalog, count: int) -> tuple[list[Listed], i
                 if not names:
                     return shown, catalog.count()
                 checked.update(names)
-                recheck(store, catalog, names)
+                if not recheck(store, catalog, names):
+                    return shown, catalog.count()
     except FileNotFoundError:  # a session vanished while we looked: check everything
         pass
     return newest_first(_checked_all(store, catalog), count)
@@ -136,7 +137,7 @@ def _sync(store: Files, catalog: Catalog) -> None:
 
 def _update(store: Files, catalog: Catalog, stale: dict[str, str], gone: list[str]) -> None:
     with catalog.writing():
-        known = catalog.signatures()  # again, under the lock: another process may have done it
+        known = catalog.signatures([*stale, *gone])  # again, under the lock: another process may have done it
         for name in gone:
             if name in known:
                 catalog.drop(name)
