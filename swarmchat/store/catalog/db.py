@@ -59,6 +59,9 @@ Entry = tuple[SessionMeta, list[Item]] | BadSession | None  # None: the session 
 class Catalog:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        # message rows to write once the session rows are: FTS5 flushes its pending index to disk at
+        # every statement savepoint (an upsert opens one), which made a cold build several times slower
+        self._pending: list[tuple[int, list[Item], bool]] = []
 
     # reading ------------------------------------------------------------------------------------
     def signatures(self, names: list[str] | None = None) -> dict[str, str | None]:
@@ -93,9 +96,13 @@ class Catalog:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            for sid, items, fresh in self._pending:
+                self._index(sid, items, fresh)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self._pending.clear()
         self.conn.execute("COMMIT")
 
     def set_setting(self, key: str, value: str | None) -> None:
@@ -104,19 +111,22 @@ class Catalog:
     def drop(self, name: str) -> None:
         row = self.conn.execute("DELETE FROM sessions WHERE name = ? RETURNING id", (name,)).fetchone()
         if row is not None:
-            self._cut(row[0], 0)
+            self._pending.append((row[0], [], False))
 
-    def put(self, name: str, sig: str | None, entry: Entry) -> None:
-        """Record what a session holds now (read just after its signature was taken)."""
+    def put(self, name: str, sig: str | None, entry: Entry, *, new: bool = False) -> None:
+        """(Within `writing`.) Record what a session holds now (read just after its signature was taken); `new`: the
+        catalog holds nothing of it yet (a cold build need not look for rows to keep)."""
         if entry is None:
             self.drop(name)
             return
         if isinstance(entry, BadSession):
             values = {"sig": sig, "state": "damaged", "location": entry.location, "problem": entry.problem}
         else:
-            meta = entry[0].to_dict()
+            meta = entry[0]
             values = {"sig": sig, "state": "ok", "location": None, "problem": None}
-            values.update({f: json.dumps(meta[f]) if f in JSON_FIELDS else meta[f] for f in META if f != "name"})
+            for f in META[1:]:  # after the name
+                value = getattr(meta, f)
+                values[f] = json.dumps(value) if f in JSON_FIELDS else value
         columns = ", ".join(f'"{c}"' for c in values)
         marks = ", ".join("?" * len(values))
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in values)
@@ -125,33 +135,34 @@ class Catalog:
             f"ON CONFLICT(name) DO UPDATE SET {updates} RETURNING id",
             (name, *values.values()),
         ).fetchone()
-        self._index(sid, [] if isinstance(entry, BadSession) else entry[1])
+        self._pending.append((sid, [] if isinstance(entry, BadSession) else entry[1], new))
 
     def mark_gone(self, name: str, sig: str | None) -> None:
         """A name the store still lists but cannot read any more (an expired Redis session)."""
         self.put(name, sig, BadSession(name, "", ""))
         self.conn.execute("UPDATE sessions SET state = 'gone' WHERE name = ?", (name,))
 
-    def _index(self, sid: int, items: list[Item]) -> None:
+    def _index(self, sid: int, items: list[Item], fresh: bool) -> None:
         """Bring the session's messages up to date: rows from the first one that changed are replaced
         (a turn appends, an undo cuts back), so a long session costs only what changed."""
-        new = rows(items[: 1 << POS_BITS])
+        new = [(row, row.fingerprint()) for row in rows(items[: 1 << POS_BITS])]
         base = sid << POS_BITS
-        old = dict(
-            self.conn.execute(
-                "SELECT rowid - ?, fp FROM messages WHERE rowid BETWEEN ? AND ?", (base, base, base | _MASK)
-            )
-        )
         keep = 0
-        for row in new:
-            if old.get(row.pos) != row.fingerprint():
-                break
-            keep = row.pos + 1
-        if len(old) > sum(1 for r in new if r.pos < keep):
-            self._cut(sid, keep)
+        if not fresh:
+            old = dict(
+                self.conn.execute(
+                    "SELECT rowid - ?, fp FROM messages WHERE rowid BETWEEN ? AND ?", (base, base, base | _MASK)
+                )
+            )
+            for row, fp in new:
+                if old.get(row.pos) != fp:
+                    break
+                keep = row.pos + 1
+            if len(old) > sum(1 for row, _ in new if row.pos < keep):
+                self._cut(sid, keep)
         self.conn.executemany(
             "INSERT INTO messages (rowid, text, role, agent, caller, stamp, fp) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(base | r.pos, r.text, r.role, r.agent, r.caller, r.stamp, r.fingerprint()) for r in new if r.pos >= keep],
+            [(base | r.pos, r.text, r.role, r.agent, r.caller, r.stamp, fp) for r, fp in new if r.pos >= keep],
         )
 
     def _cut(self, sid: int, keep: int) -> None:

@@ -142,7 +142,9 @@ def _update(store: Files, catalog: Catalog, stale: dict[str, str], gone: list[st
             if name in known:
                 catalog.drop(name)
         for name, sig in stale.items():
-            if known.get(name) != sig:
+            if name not in known:
+                catalog.put(name, sig, _read(store, name), new=True)
+            elif known[name] != sig:
                 catalog.put(name, sig, _read(store, name))
 
 

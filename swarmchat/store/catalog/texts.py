@@ -8,17 +8,18 @@ other tool calls and tool outputs. Reasoning items and images give none.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from swarmchat.session import Item
 
 # C0 controls but newline and tab, DEL and C1: never stored, so never shown, and free to mark matches
-_CONTROLS = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)])
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean(text: str) -> str:
     """`text` without control characters (newlines and tabs kept)."""
-    return text.translate(_CONTROLS)
+    return _CONTROLS.sub("", text)
 
 
 @dataclass(frozen=True)
