@@ -90,9 +90,16 @@ def write_session_files(store: FileStore, meta: SessionMeta, items: list[Item]) 
             os.close(fd)
 
 
-def many_sessions(root: Path, count: int, messages: int = 4, base_url: str | None = None) -> FileStore:
+RARE = "zanzibar"  # a word of a few sessions (every RARE_EVERY-th), for the search benchmark
+RARE_EVERY = 500
+
+
+def many_sessions(
+    root: Path, count: int, messages: int = 4, base_url: str | None = None, rare: bool = False
+) -> FileStore:
     """`count` sessions of `messages` items each, last used at spread-out times over the past 90 days.
 
+    With `rare`, every RARE_EVERY-th session's first message also holds the word RARE.
     The first goes through FileStore.write_new; the rest are written with the same bytes directly
     (write_new's three fsyncs per session would make 10,000 sessions take half a minute), and a
     sample of them is read back through the store to prove they are what it writes."""
@@ -101,6 +108,8 @@ def many_sessions(root: Path, count: int, messages: int = 4, base_url: str | Non
     rng = random.Random(count)
     for n in range(count):
         items = conversation(messages, seed=n, reply_words=20)
+        if rare and n % RARE_EVERY == 7:
+            items[0]["content"] += f" {RARE}!"
         updated = now - timedelta(seconds=rng.randint(60, 90 * 86400))
         agency = None if n % 3 else "agencies/research.py:create_agency"
         meta = session_meta(f"chat-{n:05d}", items, updated, agency=agency, base_url=base_url)

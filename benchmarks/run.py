@@ -41,7 +41,7 @@ from swarmchat.store.files import FileStore  # noqa: E402
 BIN = Path(sys.executable).parent / "swarmchat"  # the venv's console script, as a user runs it
 NOWHERE = "http://127.0.0.1:9/v1"  # a model server URL that is only needed at send time
 PROMPT = " › ".encode()
-GROUPS = ("list", "commands", "save", "repl", "memory", "ttft")
+GROUPS = ("list", "search", "commands", "save", "repl", "memory", "ttft")
 
 
 class BenchError(RuntimeError):
@@ -141,11 +141,11 @@ def bench_list(b: Bench) -> None:
         few = max(1, runs // 3)
         settled = time.time() - 3600  # written a while ago, as a user's sessions are
         os.utime(data / "sessions", (settled, settled))
-        cold = wall(sw("list"), env, expect=b"chat-")  # builds index.json
+        cold = wall(sw("list"), env, expect=b"chat-")  # builds the catalog
         warm = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(runs)]
         label = f"{count:,}"
         b.add("list", f"list, {label} sessions (warm)", ms(median(warm)), "ms", below=target)
-        b.add("list", f"list, {label} sessions (cold: builds index.json)", ms(cold), "ms", note="first run")
+        b.add("list", f"list, {label} sessions (cold: builds the catalog)", ms(cold), "ms", note="first run")
         changed = []
         for _ in range(few):
             os.utime(data / "sessions")  # as after a turn: the directory moved, so every session is checked
@@ -160,14 +160,6 @@ def bench_list(b: Bench) -> None:
         b.add("list", f"list {label} / python -c pass", round(median(warm) / baseline, 1), "x")
         json_runs = [wall(sw("list", "--json"), env, expect=b"chat-") for _ in range(few)]
         b.add("list", f"list --json, {label} sessions (all rows)", ms(median(json_runs)), "ms")
-        searches = [wall(sw("search", "tokyo berlin"), env, expect=b"tokyo berlin") for _ in range(few)]
-        b.add(
-            "list",
-            f"search, {label} sessions (reads every history)",
-            ms(median(searches)),
-            "ms",
-            below=500 if count == 1_000 else None,
-        )
         if llm is None:
             continue
         try:
@@ -177,7 +169,8 @@ def bench_list(b: Bench) -> None:
             continue
         b.add("list", f"llm logs list -n 1, {label} conversations", ms(llm_time), "ms")
         ratio = llm_time / median(warm)
-        b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target="> 5x").ok = ratio > 5
+        want = 7 if count == 10_000 else 5  # issue 15: 7x at 10,000, from the catalog
+        b.add("list", f"llm / swarmchat list, {label}", round(ratio, 1), "x", target=f"> {want}x").ok = ratio > want
     if llm is None:
         b.add("list", "llm logs list -n 1", None, "ms", note="llm not installed: compare to python -c pass")
     if shutil.which("redis-server"):
@@ -254,6 +247,113 @@ def bench_llm(b: Bench, count: int, binary: str) -> float:
     env = b.env(b.tmp, LLM_USER_PATH=str(home))
     wall([binary, "logs", "list", "-n", "1"], env, expect=b"question")
     return median([wall([binary, "logs", "list", "-n", "1"], env, expect=b"question") for _ in range(b.runs)])
+
+
+# --- search -----------------------------------------------------------------------------------------
+SEARCH_SHAPES = ((10_000, 4), (1_000, 200))  # sessions, messages each
+COMMON = "hotel"
+
+
+def bench_search(b: Bench) -> None:
+    """`swarmchat search WORD -n 10` against `llm logs -q WORD -n 10` over the same texts, a common word
+    and a rare one; the catalog's cold build and size; a turn's message found by the very next search."""
+    llm = llm_available()
+    for count, messages in SEARCH_SHAPES:
+        label = f"{count:,} x {messages}"
+        data = b.tmp / f"search-{count}-{messages}"
+        t0 = time.perf_counter()
+        store = bench_data.many_sessions(data, count, messages, rare=True)
+        b.log(f"{label} sessions written in {time.perf_counter() - t0:.1f}s")
+        settled = time.time() - 3600
+        os.utime(data / "sessions", (settled, settled))
+        env = b.env(data)
+        cold = wall(sw("search", COMMON, "-n", "10"), env, expect=COMMON.encode())
+        size = sum(p.stat().st_size for p in data.glob("catalog.sqlite3*"))
+        b.add("search", f"catalog cold build (first search), {label}", ms(cold), "ms", note="reads every session")
+        b.add("search", f"catalog size on disk, {label}", round(size / 1e6, 1), "MB")
+        llm_home = _llm_logs(b, store, count, llm) if llm else None
+        for word, kind in ((COMMON, "common"), (bench_data.RARE, "rare")):
+            ours = median([wall(sw("search", word, "-n", "10"), env, expect=b"chat-") for _ in range(b.runs)])
+            b.add("search", f"search {kind} word '{word}', {label}", ms(ours), "ms")
+            if llm is None or llm_home is None:
+                continue
+            lenv = b.env(b.tmp, LLM_USER_PATH=str(llm_home))
+            theirs = median(
+                [wall([llm, "logs", "-q", word, "-n", "10"], lenv, expect=word.encode()) for _ in range(b.runs)]
+            )
+            b.add("search", f"llm logs -q '{word}' -n 10, {label}", ms(theirs), "ms")
+            ratio = theirs / ours
+            b.add("search", f"llm / swarmchat search, {kind} word, {label}", round(ratio, 1), "x",
+                  target="> 5x").ok = ratio > 5  # fmt: skip
+        fresh = _search_after_a_turn(b, store, env, count)
+        b.add("search", f"search just after a turn, {label}", ms(fresh), "ms", note="found by the very next search")
+    if llm is None:
+        b.add("search", "llm logs -q", None, "ms", note="llm not installed")
+
+
+def _search_after_a_turn(b: Bench, store: FileStore, env: dict[str, str], count: int) -> float:
+    """One turn saved through the store (as the REPL saves it), then `search` for its new word at once."""
+    name = f"chat-{count // 2:05d}"
+    session = store.open(name)
+    try:
+        session.begin_turn()
+        live = [*session.load(), bench_data.user_item("where is the quetzalcoatl exhibit?", bench_data.BASE_STAMP, 0)]
+        session.save(live)
+        session.end_turn(live)
+    finally:
+        session.close()
+    took = wall(sw("search", "quetzalcoatl"), env, expect=name.encode())
+    return took
+
+
+# Run by the interpreter of the `llm` script: its logs.db from its own migrations, filled with the texts of
+# a JSON Lines file (one conversation a line: [[prompt, response], ...]).
+LLM_TEXTS = r"""
+import datetime, json, sys
+import sqlite_utils
+from llm.migrations import migrate
+
+db = sqlite_utils.Database(sys.argv[1])
+migrate(db)
+columns = {c.name for c in db["responses"].columns}
+conv_columns = {c.name for c in db["conversations"].columns}
+conversations, responses = [], []
+with open(sys.argv[2], encoding="utf-8") as f:
+    for n, line in enumerate(f):
+        cid = f"01conv{n:020d}"
+        conversations.append({k: v for k, v in {"id": cid, "name": f"chat {n}", "model": "gpt-4o"}.items()
+                              if k in conv_columns})
+        for turn, (prompt, response) in enumerate(json.loads(line)):
+            row = {
+                "id": f"01resp{n:012d}{turn:05d}", "model": "gpt-4o", "prompt": prompt, "system": None,
+                "prompt_json": None, "options_json": "{}", "response": response, "response_json": None,
+                "conversation_id": cid, "duration_ms": 800,
+                "datetime_utc": datetime.datetime.now(datetime.UTC).isoformat(),
+            }
+            responses.append({k: v for k, v in row.items() if k in columns})
+db["conversations"].insert_all(conversations)
+db["responses"].insert_all(responses, batch_size=500)
+"""
+
+
+def _llm_logs(b: Bench, store: FileStore, count: int, binary: str) -> Path | None:
+    """llm's logs.db holding the same texts as `store`'s sessions, each reply a response to its question."""
+    from swarmchat.session import item_text
+
+    home = b.tmp / f"llm-search-{count}"
+    home.mkdir()
+    texts = home / "texts.jsonl"
+    with open(texts, "w", encoding="utf-8") as f:
+        for name in store.names():
+            items = store.read(name)[1]
+            pairs = [[item_text(q), item_text(a)] for q, a in zip(items[::2], items[1::2], strict=False)]
+            f.write(json.dumps(pairs) + "\n")
+    try:
+        subprocess.run([_interpreter(binary), "-c", LLM_TEXTS, str(home / "logs.db"), str(texts)], check=True)
+    except (subprocess.CalledProcessError, BenchError) as exc:
+        b.add("search", f"llm logs -q, {count:,}", None, "ms", note=f"failed: {exc}")
+        return None
+    return home
 
 
 # --- show / delete / rename --------------------------------------------------------------------------
@@ -724,6 +824,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             if group == "list":
                 bench_list(bench)
+            elif group == "search":
+                bench_search(bench)
             elif group == "commands":
                 bench_commands(bench)
             elif group == "save":

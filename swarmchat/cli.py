@@ -506,27 +506,41 @@ def import_(
 
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="Text to look for (case-insensitive).")],
+    text: Annotated[str, typer.Argument(help='Words, "a phrase" or prefix* (case and accents ignored).')],
+    count: Annotated[str | None, typer.Option("-n", help="How many sessions to show (default 20).")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Only what this agent said or was told.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Find sessions whose messages contain TEXT."""
-    from dataclasses import asdict
-
-    from swarmchat.safe_text import json_dumps, safe_line
+    """Find the sessions that best match TEXT, with the messages that match."""
+    _short_lived()
     from swarmchat.store.search import search_sessions
 
     if not text.strip():
         raise UsageError("search needs some text to look for, e.g. swarmchat search 'hotel'")
-    hits = search_sessions(_store(), text)
-    if as_json:
-        sys.stdout.write(json_dumps([asdict(h) for h in hits]) + "\n")
-        return
-    if not hits:  # finding nothing is an answer, not a failure (exit 1 means the store failed)
-        typer.echo(f"no session mentions '{safe_line(text)}'")
-        return
-    from swarmchat.render import search_hits
+    limit = _positive(count, "-n") if count is not None else 20
+    found = search_sessions(_store(), text, limit, agent)
+    from swarmchat import search_view
 
-    search_hits(_console(), hits)
+    if as_json:
+        sys.stdout.write(search_view.as_json(found))
+    elif not found:  # finding nothing is an answer, not a failure (exit 1 means the store failed)
+        from swarmchat.safe_text import safe_line
+
+        typer.echo(safe_line(f"no session mentions '{text}'" + (f" with agent '{agent}'" if agent else "")))
+    elif sys.stdout.isatty():
+        search_view.highlighted(_console(), found)
+    else:
+        search_view.plain(found, sys.stdout)
+
+
+def _positive(value: str, option: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise UsageError(f"{option} takes a whole number of 1 or more, not '{value}'; e.g. {option} 5")
+    return number
 
 
 @app.command()

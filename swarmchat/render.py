@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from swarmchat.safe_text import safe_line, safe_markdown, text_block, text_line
 from swarmchat.session import Item, SessionMeta, parse_time
-from swarmchat.store import BadSession, Listed, SearchHit
+from swarmchat.store import BadSession, Listed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -155,17 +155,6 @@ def show_entries(console: Console, shown: list[Entry]) -> None:
                 text_line(f"  {label} {arrow}: {_flat(entry.text)}", "dim"), overflow="ellipsis", no_wrap=True
             )
         console.print()
-
-
-def search_hits(console: Console, hits: list[SearchHit]) -> None:
-    from rich.text import Text
-
-    current = None
-    for hit in hits:
-        if hit.name != current:
-            current = hit.name
-            console.print(Text.assemble(text_line(hit.name, "bold cyan"), "  ", text_line(hit.title, "dim")))
-        console.print(Text.assemble("  ", text_line(f"{hit.role}: ", "dim"), text_line(hit.line)))
 
 
 def _flat(text: str) -> str:

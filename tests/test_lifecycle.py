@@ -343,7 +343,7 @@ def test_import_of_a_bad_file_is_one_line_and_stores_nothing(
 def test_search_finds_the_matching_line_in_the_right_session(
     cli: Run, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Hits come grouped by session, the most recently used first (not by name)."""
+    """Hits come grouped by session, best match first, each with its matching lines (issue 15 ranks them)."""
     make_aged(monkeypatch, store_url, "poem", 9, "a haiku about Lisbon trams")
     make(store_url, "work", "quarterly report")
     make(store_url, "trip", "Where to stay?\nthe LISBON hotel is booked\nwhat else", "flights")
@@ -358,15 +358,15 @@ def test_search_finds_the_matching_line_in_the_right_session(
     assert "work" not in out.stdout and "Where to stay?" not in [ln.strip() for ln in lines]
 
     hits = json.loads(cli("search", "lisbon", "--json").stdout)
-    assert [(h["name"], h["title"], h["role"], h["line"]) for h in hits] == [
-        ("trip", "Where to stay? the LISBON hotel is booked what else", "user", "the LISBON hotel is booked"),
-        ("trip", "Where to stay? the LISBON hotel is booked what else", "Assistant", "the LISBON hotel is booked"),
-        ("poem", "a haiku about Lisbon trams", "user", "a haiku about Lisbon trams"),
-        ("poem", "a haiku about Lisbon trams", "Assistant", "reply to a haiku about Lisbon trams"),
+    # in most messages here, the word tells the sessions apart no better than chance: the newest first
+    assert [h["name"] for h in hits] == ["trip", "poem"]
+    trip = hits[0]
+    assert trip["title"] == "Where to stay? the LISBON hotel is booked what else"
+    assert [(s["role"], s["agent"], s["text"]) for s in trip["snippets"]] == [
+        ("user", "Assistant", "the LISBON hotel is booked"),
+        ("assistant", "Assistant", "the LISBON hotel is booked"),
     ]
-    assert lines.index("trip  Where to stay? the LISBON hotel is booked what else") < lines.index(
-        "poem  a haiku about Lisbon trams"
-    )
+    assert all(isinstance(h["score"], float) for h in hits)
 
 
 def test_search_without_a_match_says_so_and_succeeds(cli: Run, store_url: str) -> None:

@@ -1,10 +1,12 @@
-"""The file store's listing cache (index.json): `list` shows what the files hold, checks only the rows it
-shows while nothing was created, renamed or deleted, and keeps damaged sessions in view."""
+"""The file store's listing (served by the catalog, store/catalog/): `list` shows what the files hold,
+checks only the rows it shows while nothing was created, renamed or deleted, and keeps damaged
+sessions in view."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import Run, write_dated
 
-import swarmchat.store.index as index
+import swarmchat.store.catalog.from_files as from_files
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import BadSession
 from swarmchat.store.files import FileStore
@@ -42,19 +44,26 @@ def settle(store: FileStore) -> None:
     os.utime(store.sessions, (HOUR_AGO, HOUR_AGO))
 
 
+def settled_dir(data_dir: Path) -> str | None:
+    """The sessions directory's signature as the catalog trusts it (None: every session is checked)."""
+    with sqlite3.connect(data_dir / from_files.FILE) as conn:
+        row = conn.execute("SELECT value FROM settings WHERE key = 'dir'").fetchone()
+    return None if row is None else row[0]
+
+
 def names(listed: list[object]) -> list[str]:
     return [getattr(m, "name", "?") for m in listed]
 
 
 def count_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     checked: list[str] = []
-    real = index._file_sig
+    real = from_files.file_sig
 
-    def spy(store: FileStore, name: str) -> list[int]:
+    def spy(store: FileStore, name: str) -> str:
         checked.append(name)
         return real(store, name)
 
-    monkeypatch.setattr(index, "_file_sig", spy)
+    monkeypatch.setattr(from_files, "file_sig", spy)
     return checked
 
 
@@ -65,7 +74,7 @@ def test_recent_checks_only_the_rows_it_shows_once_the_directory_is_settled(
     newest = [f"s{n:02d}" for n in range(59, 9, -1)]
     shown, total = store.recent(50)  # the first listing reads everything and trusts the settled directory
     assert (names(shown), total) == (newest, 60)
-    assert json.loads((data_dir / "index.json").read_text())["dir"] is not None
+    assert settled_dir(data_dir) is not None
 
     checked = count_checks(monkeypatch)
     shown, total = store.recent(50)
@@ -89,7 +98,7 @@ def test_a_created_renamed_or_deleted_session_is_seen_at_once(data_dir: Path, mo
     store.write_new(SessionMeta.fresh("fresh"), chat("new topic"))
     assert names(store.recent(50)[0])[:2] == ["fresh", "s54"]
     # changed a moment ago, the directory could change again within its timestamp's granularity unseen
-    assert json.loads((data_dir / "index.json").read_text())["dir"] is None
+    assert settled_dir(data_dir) is None
     store.rename("s54", "moved")
     store.delete("s53")
     shown, total = store.recent(50)
@@ -115,15 +124,19 @@ def test_damaged_sessions_are_listed_however_old(cli: Run, data_dir: Path, monke
     assert len(rows) == 55 and rows[-1]["name"] == "s00" and "damaged" in rows[-1]
 
 
-def test_a_lost_stale_or_hand_edited_cache_only_costs_time(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lost_stale_or_damaged_catalog_only_costs_time(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = sessions(data_dir, 5, monkeypatch)
     expected = store.recent(50)
-    cache = data_dir / "index.json"
-    for damage in (b"", b"{not json", json.dumps({"version": index.INDEX_VERSION}).encode()):
-        cache.write_bytes(damage)
+    catalog = data_dir / from_files.FILE
+    for damage in (b"", b"garbage, not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000):
+        catalog.write_bytes(damage)
+        for suffix in ("-wal", "-shm"):
+            (data_dir / f"{from_files.FILE}{suffix}").unlink(missing_ok=True)
         assert store.recent(50) == expected
-    data = json.loads(cache.read_text())
-    data["sessions"]["s04"] = data["sessions"]["s04"][:8]  # cut short, its signature intact
-    cache.write_text(json.dumps(data))
-    assert store.recent(50) == expected
+    with sqlite3.connect(catalog) as conn:  # a row whose signature no longer matches its files
+        conn.execute("UPDATE sessions SET sig = 'stale', title = 'wrong' WHERE name = 's03'")
+    assert store.recent(50) == expected  # read again
     assert store.list() and store.recent(50) == expected
+    catalog.unlink()
+    assert store.recent(50) == expected
+    assert catalog.stat().st_mode & 0o777 == 0o600

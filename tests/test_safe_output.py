@@ -22,7 +22,7 @@ from terminal import ANSI, Terminal
 from swarmchat.events import Delegation, MessageDone, TextDelta, ToolCall, ToolOutput, TurnDone, TurnError
 from swarmchat.safe_text import StreamGuard, json_dumps, safe_line, safe_markdown, safe_text
 from swarmchat.session import SessionMeta
-from swarmchat.store import SearchHit, open_store
+from swarmchat.store import open_store
 
 TITLE = "\x1b]0;PWNED-TITLE\x07"
 CLEAR = "\x1b[2J"
@@ -100,7 +100,9 @@ def test_markdown_shows_a_links_target_and_no_hyperlink() -> None:
 
 
 def test_stored_transcripts_and_search_hits_render_safely() -> None:
-    from swarmchat.render import search_hits, show_entries, transcript
+    from swarmchat.render import show_entries, transcript
+    from swarmchat.search_view import highlighted
+    from swarmchat.store.search import Found, Snippet
     from swarmchat.transcript import entries
 
     items = [
@@ -113,7 +115,8 @@ def test_stored_transcripts_and_search_hits_render_safely() -> None:
     meta = SessionMeta.fresh("evil", title=f"title {TITLE} [bold]x[/bold]")
     transcript(con, meta, items)  # type: ignore[arg-type]
     show_entries(con, entries(items))  # type: ignore[arg-type]
-    search_hits(con, [SearchHit("evil", meta.title, f"user{CLEAR}", HOSTILE)])  # type: ignore[arg-type]
+    hit = Snippet("assistant", f"Agent{CLEAR}", None, [(HOSTILE, False), (TITLE, True)])
+    highlighted(con, [Found("evil", meta.title, meta.updated_at, 1.0, [hit])])  # type: ignore[arg-type]
     text = out.getvalue()
     assert_nothing_emitted(text)
     assert_shown_visibly(text)

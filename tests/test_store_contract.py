@@ -61,7 +61,12 @@ def raw_state(store_url: str, data_dir: Path) -> object:
     if store_url:
         client = redis.Redis.from_url(store_url)
         return {k: client.dump(k) for k in sorted(client.keys("*"))}
-    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and p.name != "index.json"}
+    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and not _cache(p, data_dir)}
+
+
+def _cache(path: Path, data_dir: Path) -> bool:
+    """The catalog (a cache derived from the sessions, written by list and search)."""
+    return path.parent == data_dir and path.name.startswith(("catalog.sqlite3", "catalog-redis-"))
 
 
 def test_a_session_exists_from_its_first_message(store: SessionStore) -> None:
@@ -262,7 +267,7 @@ def test_search_finds_the_matching_line(store: SessionStore) -> None:
     store.write_new(SessionMeta.fresh("trip"), [msg("user", "plan\nthe Lisbon trip"), msg("assistant", "sure")])
     store.write_new(SessionMeta.fresh("code"), turns(1))
     hits = search_sessions(store, "lisbon")
-    assert [(h.name, h.role, h.line) for h in hits] == [("trip", "user", "the Lisbon trip")]
+    assert [(f.name, [(s.role, s.text) for s in f.snippets]) for f in hits] == [("trip", [("user", "the Lisbon trip")])]
 
 
 def test_items_round_trip_byte_for_byte(store: SessionStore) -> None:

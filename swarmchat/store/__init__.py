@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from swarmchat.errors import UsageError
-from swarmchat.store.base import BadSession, Listed, OpenSession, SearchHit, SessionStore
+from swarmchat.store.base import BadSession, Listed, OpenSession, SessionStore
 
-__all__ = ["BadSession", "Listed", "OpenSession", "SearchHit", "SessionStore", "data_dir", "open_store"]
+__all__ = ["BadSession", "Listed", "OpenSession", "SessionStore", "data_dir", "open_store"]
 
 
 def data_dir() -> Path:

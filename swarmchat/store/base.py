@@ -22,14 +22,6 @@ class BadSession:
 Listed = SessionMeta | BadSession
 
 
-@dataclass
-class SearchHit:
-    name: str
-    title: str
-    role: str
-    line: str
-
-
 class OpenSession(Protocol):
     """A session held under its one-writer lock: the only way to change its messages."""
 

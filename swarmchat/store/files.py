@@ -3,7 +3,7 @@
 sessions/NAME.json   the SessionMeta (replaced atomically)
 sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
 locks/NAME.lock      the one-writer lock (see filelock.py)
-index.json           a listing cache, checked against file stats and rebuilt when stale
+catalog.sqlite3      the catalog that serves list and search (store/catalog/), checked against file stats
 
 Every file is opened without following links and only if it is a regular file (datafiles.py);
 every failure of the file system becomes one line: a damaged session (CorruptSession), a data dir
@@ -22,7 +22,6 @@ from pathlib import Path
 from swarmchat.errors import CorruptSession, SessionNotFound, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.names import validate_name
 from swarmchat.session import SessionMeta
-from swarmchat.store import index
 from swarmchat.store.base import Listed
 from swarmchat.store.datafiles import NotAFile, fsync_dir, open_file, read_file, remove, write_atomic, write_fully
 from swarmchat.store.encoding import meta_bytes, parse_meta
@@ -112,8 +111,10 @@ class FileStore(JournaledStore):
         return data or b"", str(path)
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
+        from swarmchat.store.catalog import from_files
+
         with self.guard("", self.sessions, "read"):
-            return index.recent(self, count)
+            return from_files.recent(self, count)
 
     # the journaled store's primitives ---------------------------------------------------------
     def lock(self, name: str, *, partner: Lock | None = None) -> Lock:
@@ -148,8 +149,10 @@ class FileStore(JournaledStore):
             fsync_dir(self.sessions)
 
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
+        from swarmchat.store.catalog import from_files
+
         with self.guard("", self.sessions, "read"):
-            return index.listing(self)
+            return from_files.listing(self)
 
 
 class GuardedLock:

@@ -1,53 +1,191 @@
-"""Text search over a session's messages, shared by both backends."""
+"""Ranked full-text search over every session, served by the catalog (see store/catalog/).
+
+The query is FTS5's: words (all must occur), "quoted phrases", prefix* words, OR, NOT; case and
+accents are ignored. A query FTS5 cannot parse ("unbalanced, AND OR, a lone *) is searched as its
+plain words. Sessions come ranked by their best-matching message (bm25), then by last use; each with
+its best one to three messages, cut to the line around the first match.
+"""
 
 from __future__ import annotations
 
-from swarmchat.errors import CorruptSession, SessionNotFound
-from swarmchat.session import Item, SessionMeta, item_text
-from swarmchat.store.base import SearchHit, SessionStore, newest_first
+import re
+import sqlite3
+from dataclasses import dataclass, field
 
-LINE_CHARS = 120
+from swarmchat.store.base import SessionStore
+from swarmchat.store.catalog import db
+from swarmchat.store.catalog.db import POS_BITS, Catalog
 
-
-def search_sessions(store: SessionStore, text: str) -> list[SearchHit]:
-    """Every message containing `text`, most recently used session first; damaged sessions skipped
-    (`list` marks them)."""
-    listed = store.list()
-    hits: list[SearchHit] = []
-    for found in newest_first(listed, len(listed))[0]:
-        if not isinstance(found, SessionMeta):
-            continue
-        try:
-            meta, items = store.read(found.name)
-        except (CorruptSession, SessionNotFound):  # damaged, or deleted since it was listed
-            continue
-        hits.extend(search_items(meta, items, text))
-    return hits
+SNIPPETS = 3
+LINE_CHARS = 160
+START, END = "\x02", "\x03"  # match markers: control characters, which stored text never holds
 
 
-def search_items(meta: SessionMeta, items: list[Item], text: str) -> list[SearchHit]:
-    """One hit per message whose text contains `text` (case-insensitive), with the matching line."""
-    needle = text.casefold()
-    hits = []
-    for item in items:
-        body = item_text(item)
-        if needle not in body.casefold():
-            continue
-        line = next(ln for ln in body.splitlines() or [body] if needle in ln.casefold())
-        hits.append(SearchHit(meta.name, meta.title, _speaker(item), _clip(line.strip(), needle)))
-    return hits
+@dataclass
+class Snippet:
+    role: str  # user, assistant, system, tool_call, tool_output
+    agent: str | None
+    caller: str | None
+    pieces: list[tuple[str, bool]]  # the line, in pieces; True marks a match
+
+    @property
+    def text(self) -> str:
+        return "".join(piece for piece, _ in self.pieces)
 
 
-def _speaker(item: Item) -> str:
-    if item.get("role") == "user":
-        return "user" if item.get("callerAgent") is None else str(item.get("callerAgent"))
-    return str(item.get("agent") or item.get("role") or "?")
+@dataclass
+class Found:
+    name: str
+    title: str
+    updated_at: str
+    score: float  # higher is better
+    snippets: list[Snippet] = field(default_factory=list)
 
 
-def _clip(line: str, needle: str) -> str:
-    if len(line) <= LINE_CHARS:
-        return line
-    at = line.casefold().find(needle)
-    start = max(0, at - LINE_CHARS // 3)
-    clipped = line[start : start + LINE_CHARS]
-    return ("…" if start else "") + clipped + ("…" if start + LINE_CHARS < len(line) else "")
+def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str | None = None) -> list[Found]:
+    """The best `limit` sessions for `text`; with `agent`, only what that agent said or was told.
+    Damaged sessions are skipped (`list` marks them)."""
+    from swarmchat.store.files import FileStore
+
+    if isinstance(store, FileStore):
+        from swarmchat.store.catalog import from_files
+
+        if not store.sessions.is_dir():
+            return []
+
+        def on_files(catalog: Catalog) -> list[Found]:
+            if from_files.catch_up(store, catalog):
+                return _ranked(catalog, text, limit, agent)
+            found = _ranked(catalog, text, limit, agent)  # the directory is settled: check what is shown
+            try:
+                changed = from_files.recheck(store, catalog, [f.name for f in found])
+            except FileNotFoundError:  # one was deleted while we looked
+                changed = from_files.catch_up(store, catalog, trust_settled=False)
+            return _ranked(catalog, text, limit, agent) if changed else found
+
+        return db.using(from_files.path(store), on_files)
+
+    from swarmchat.store.catalog import from_redis
+    from swarmchat.store.redis import RedisStore
+
+    if not isinstance(store, RedisStore):
+        raise TypeError(f"no catalog for {type(store).__name__}")
+    scores = from_redis.scores(store)
+
+    def on_redis(catalog: Catalog) -> list[Found]:
+        from_redis.catch_up(store, catalog, scores)
+        return _ranked(catalog, text, limit, agent)
+
+    return db.using(from_redis.path(store), on_redis)
+
+
+def _ranked(catalog: Catalog, text: str, limit: int, agent: str | None) -> list[Found]:
+    try:
+        return _query(catalog, text, limit, agent)
+    except sqlite3.OperationalError:  # not FTS5 syntax: the same words, each taken literally
+        return _query(catalog, plain_words(text), limit, agent)
+
+
+def plain_words(text: str) -> str:
+    """Each word quoted (a trailing * still asks for a prefix); a word of punctuation matches nothing."""
+    quoted = []
+    for word in text.split():
+        star = word.endswith("*") and len(word) > 1
+        core = word.rstrip("*") if star else word
+        quoted.append('"' + core.replace('"', '""') + '"' + ("*" if star else ""))
+    return " ".join(quoted)
+
+
+_WHO = "AND (agent = :agent COLLATE NOCASE OR caller = :agent COLLATE NOCASE)"
+
+
+def _query(catalog: Catalog, query: str, limit: int, agent: str | None) -> list[Found]:
+    who = _WHO if agent else ""
+    params = {"q": query, "agent": agent, "limit": limit}
+    rows = catalog.conn.execute(
+        f"""SELECT s.id, s.name, s.title, s.updated_at, best.score FROM (
+              SELECT rowid >> {POS_BITS} AS sid, min(rank) AS score FROM messages
+              WHERE messages MATCH :q {who} GROUP BY sid
+            ) AS best JOIN sessions AS s ON s.id = best.sid AND s.state = 'ok'
+            ORDER BY round(best.score, 2), s.updated_at DESC LIMIT :limit""",
+        params,
+    ).fetchall()
+    found = []
+    for sid, name, title, updated_at, score in rows:
+        base = sid << POS_BITS
+        hits = catalog.conn.execute(
+            f"""SELECT highlight(messages, 0, '{START}', '{END}'), role, agent, caller FROM messages
+                WHERE messages MATCH :q AND rowid BETWEEN :lo AND :hi {who} ORDER BY rank LIMIT 10""",
+            {**params, "lo": base, "hi": base | ((1 << POS_BITS) - 1)},
+        ).fetchall()
+        snippets: list[Snippet] = []
+        seen: set[object] = set()
+        for marked, role, who_agent, caller in hits:
+            pieces = _line(marked)
+            line = "".join(p for p, _ in pieces)
+            # a delegation is stored twice: the send_message call and the message it delivered
+            key = line if role == "tool_call" or (role == "user" and caller) else (line, role, who_agent, caller)
+            if key in seen:
+                continue
+            seen.add(key)
+            snippets.append(Snippet(role, who_agent, caller, pieces))
+            if len(snippets) == SNIPPETS:
+                break
+        found.append(Found(name, title or "", updated_at, round(-score, 4) + 0.0, snippets))
+    return found
+
+
+def _line(marked: str) -> list[tuple[str, bool]]:
+    """The line of `marked` holding its first match, cut to LINE_CHARS around it, as pieces."""
+    at = marked.find(START)
+    if at < 0:
+        at = 0
+    start = marked.rfind("\n", 0, at) + 1
+    stop = marked.find("\n", at)
+    line = marked[start : stop if stop >= 0 else len(marked)]
+    pieces: list[tuple[str, bool]] = []
+    inside = False
+    plain_len = 0
+    first = None
+    for part in _split_markers(line):
+        if part == START:
+            inside = True
+            if first is None:
+                first = plain_len
+        elif part == END:
+            inside = False
+        elif part:
+            pieces.append((part.replace("\t", " "), inside))
+            plain_len += len(part)
+    total = plain_len
+    if total <= LINE_CHARS:
+        return _strip(pieces)
+    begin = max(0, min((first or 0) - LINE_CHARS // 3, total - LINE_CHARS))
+    return _strip(_cut(pieces, begin, begin + LINE_CHARS, total))
+
+
+def _split_markers(line: str) -> list[str]:
+    return re.split(f"([{START}{END}])", line)
+
+
+def _cut(pieces: list[tuple[str, bool]], begin: int, end: int, total: int) -> list[tuple[str, bool]]:
+    out: list[tuple[str, bool]] = [("…", False)] if begin else []
+    pos = 0
+    for text, hit in pieces:
+        lo, hi = max(begin - pos, 0), min(end - pos, len(text))
+        if lo < hi:
+            out.append((text[lo:hi], hit))
+        pos += len(text)
+    if end < total:
+        out.append(("…", False))
+    return out
+
+
+def _strip(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    while pieces and not pieces[0][0].strip() and not pieces[0][1]:
+        pieces.pop(0)
+    if pieces and not pieces[0][1]:
+        pieces[0] = (pieces[0][0].lstrip(), False)
+    if pieces and not pieces[-1][1]:
+        pieces[-1] = (pieces[-1][0].rstrip(), False)
+    return [p for p in pieces if p[0]]

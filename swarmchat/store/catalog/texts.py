@@ -1,0 +1,112 @@
+"""What the catalog keeps of a stored item: its searchable text and who said it to whom (pure: no I/O).
+
+Every kind of item a user may look for later gives one row: user and assistant messages (text
+attachments included, as their `input_text` parts), delegations (the `send_message` call's message),
+other tool calls and tool outputs. Reasoning items and images give none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from swarmchat.session import Item
+
+# C0 controls but newline and tab, DEL and C1: never stored, so never shown, and free to mark matches
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """`text` without control characters (newlines and tabs kept)."""
+    return _CONTROLS.sub("", text)
+
+
+@dataclass(frozen=True)
+class Row:
+    pos: int  # the item's position in the session's list
+    role: str  # user, assistant, system, tool_call, tool_output
+    agent: str | None  # the item's agent: who replied, or who was addressed
+    caller: str | None  # the agent that sent it, for agent-to-agent traffic
+    stamp: int | None  # agency-swarm's timestamp (microseconds)
+    text: str
+
+    def fingerprint(self) -> int:
+        """A stable 63-bit digest, to tell which stored rows a changed history left as they were."""
+        import hashlib  # here: listing need not load OpenSSL
+
+        parts = (self.role, self.agent or "", self.caller or "", str(self.stamp), self.text)
+        digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") >> 1
+
+
+def rows(items: list[Item]) -> list[Row]:
+    out = []
+    for pos, item in enumerate(items):
+        found = _text(item)
+        if found is None:
+            continue
+        role, text = found
+        text = clean(text).strip()
+        if text:
+            out.append(Row(pos, role, _str(item.get("agent")), _str(item.get("callerAgent")), _stamp(item), text))
+    return out
+
+
+def _text(item: Item) -> tuple[str, str] | None:
+    kind = item.get("type")
+    if kind == "function_call":
+        return "tool_call", _call_text(item)
+    if kind == "function_call_output":
+        return "tool_output", _plain(item.get("output"))
+    role = item.get("role")
+    if kind in (None, "message") and isinstance(role, str):
+        return role, _content(item.get("content"))
+    return None
+
+
+def _content(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    parts = []
+    for part in content:
+        if isinstance(part, dict):
+            text = part.get("text")
+            if isinstance(text, str):
+                parts.append(text)
+            elif isinstance(part.get("filename"), str):  # an attached file is found by its name
+                parts.append(part["filename"])
+    return "\n".join(parts)
+
+
+def _call_text(item: Item) -> str:
+    """A delegation is found by its message; another tool call by its name and arguments."""
+    args = item.get("arguments")
+    try:
+        parsed = json.loads(args) if isinstance(args, str) else args
+    except ValueError:
+        parsed = args
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    if isinstance(parsed, dict) and isinstance(message, str):
+        extra = parsed.get("additional_instructions")
+        return message + (f"\n{extra}" if isinstance(extra, str) and extra else "")
+    return f"{item.get('name', '')} {_plain(parsed)}"
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # structured tool output: its text parts
+        return _content(value)
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _stamp(item: Item) -> int | None:
+    stamp = item.get("timestamp")
+    return stamp if isinstance(stamp, int) and not isinstance(stamp, bool) else None
