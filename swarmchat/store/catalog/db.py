@@ -29,7 +29,8 @@ from swarmchat.store.catalog.texts import rows
 
 VERSION = 1
 META = [f.name for f in fields(SessionMeta)]
-JSON_FIELDS = {"reported_missing"}
+JSON_FIELDS = {f.name for f in fields(SessionMeta) if "list" in str(f.type) or "dict" in str(f.type)}
+"""Structured fields (tags, usage by agent, a remote agency's agents...), stored as JSON text."""
 POS_BITS = 24  # items per session that are indexed: 16.7 million
 BUSY_MS = 30_000  # longer than a cold build of a large store takes
 _FINGERPRINT = f"{VERSION}:{','.join(META)}"
@@ -178,8 +179,13 @@ def _listed(row: sqlite3.Row) -> Listed:
         return BadSession(row["name"], row["location"], row["problem"])
     values = {f: row[f] for f in META}
     for f in JSON_FIELDS:
-        values[f] = json.loads(values[f]) if values[f] not in (None, "[]") else []
+        values[f] = json.loads(values[f]) if values[f] is not None else _default(f)
     return SessionMeta(**values)
+
+
+def _default(name: str) -> object:
+    field = next(f for f in fields(SessionMeta) if f.name == name)
+    return field.default_factory() if callable(field.default_factory) else field.default
 
 
 # opening ------------------------------------------------------------------------------------------
