@@ -155,12 +155,13 @@ def _parameters(factory: Callable[..., Any]) -> set[str]:
 def configure_models(agency: Any, meta: SessionMeta) -> None:
     """Route every agent to the session's model, server and API."""
     import agents
-    from openai import AsyncOpenAI
+
+    from swarmchat.openai_client import build_client
 
     api_key = os.environ.get("OPENAI_API_KEY") or ("not-needed" if meta.base_url else None)
     client = None
     if api_key or meta.base_url or os.environ.get("OPENAI_BASE_URL"):
-        client = AsyncOpenAI(
+        client = build_client(
             api_key=api_key or "missing",
             base_url=meta.base_url or None,
             max_retries=int(os.environ.get("SWARMCHAT_MAX_RETRIES", "2")),
