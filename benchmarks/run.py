@@ -662,7 +662,9 @@ HISTORY_SIZES = (10, 1_000, 5_000, 10_000)
 def first_byte(cmd: list[str], env: dict[str, str], expect: bytes) -> float:
     """Seconds from launching a command to the first byte of its stdout (the reply's first token)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )  # unbuffered: what read(1) leaves in the pipe is read by communicate()
     assert proc.stdout is not None
     first = proc.stdout.read(1)
     took = time.perf_counter() - start
@@ -747,6 +749,7 @@ async def _history_rounds(
                     firsts.setdefault((label, n), []).append(await run(target, f"question {r}"))
         finally:
             session.close()
+    await plain.close()
     return firsts
 
 
