@@ -41,7 +41,7 @@ from swarmchat.store.files import FileStore  # noqa: E402
 BIN = Path(sys.executable).parent / "swarmchat"  # the venv's console script, as a user runs it
 NOWHERE = "http://127.0.0.1:9/v1"  # a model server URL that is only needed at send time
 PROMPT = " › ".encode()
-GROUPS = ("list", "search", "commands", "save", "repl", "memory", "ttft")
+GROUPS = ("list", "search", "commands", "save", "repl", "memory", "ttft", "history")
 
 
 class BenchError(RuntimeError):
@@ -663,7 +663,7 @@ def bench_memory(b: Bench, fake_url: str) -> None:
     bench_data.long_session(store, "long", 10_000, base_url=fake_url)
     env = b.env(store.root)
     runs = 1 if b.quick else 2  # peak memory hardly varies; a resume -m on 10,000 messages takes ~20 s
-    empty, full, empty_t, full_t = [], [], [], []
+    empty, full, empty_t, full_t, slow, slow_t = [], [], [], [], [], []
     for n in range(runs):
         rss, took = peak_rss(sw("new", f"empty-{n}", "-m", "hi", "--base-url", fake_url), env)
         empty.append(rss)
@@ -671,11 +671,17 @@ def bench_memory(b: Bench, fake_url: str) -> None:
         rss, took = peak_rss(sw("resume", "long", "-m", "hi"), env)
         full.append(rss)
         full_t.append(took)
+        rss, took = peak_rss(sw("resume", "long", "-m", "hi"), {**env, "SWARMCHAT_NO_FASTPATH": "1"})
+        slow.append(rss)
+        slow_t.append(took)
     b.add("memory", "peak RSS, new -m hi (empty session)", round(median(empty), 1), "MB")
     b.add("memory", "peak RSS, resume -m hi (10,000 messages)", round(median(full), 1), "MB")
     b.add("memory", "resume 10,000 - empty", round(median(full) - median(empty), 1), "MB", note="the history's cost")
+    b.add("memory", "peak RSS, resume -m hi (10,000), fast path off", round(median(slow), 1), "MB",
+          note=f"+{median(slow) - median(empty):.1f} MB over empty: SWARMCHAT_NO_FASTPATH=1")  # fmt: skip
     b.add("memory", "wall, new -m hi (empty session)", ms(median(empty_t)), "ms", note="agency-swarm import included")
     b.add("memory", "wall, resume -m hi (10,000 messages)", ms(median(full_t)), "ms")
+    b.add("memory", "wall, resume -m hi (10,000), fast path off", ms(median(slow_t)), "ms")
 
 
 # --- time to first token ------------------------------------------------------------------------------
@@ -748,6 +754,133 @@ async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list
         return first, whole
     finally:
         session.close()
+
+
+# --- long histories: first token at 10 to 10,000 items (issue 12) -----------------------------------------
+HISTORY_SIZES = (10, 1_000, 5_000, 10_000)
+
+
+def first_byte(cmd: list[str], env: dict[str, str], expect: bytes) -> float:
+    """Seconds from launching a command to the first byte of its stdout (the reply's first token)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )  # unbuffered: what read(1) leaves in the pipe is read by communicate()
+    assert proc.stdout is not None
+    first = proc.stdout.read(1)
+    took = time.perf_counter() - start
+    rest, err = proc.communicate(timeout=300)
+    if proc.returncode != 0 or expect not in first + rest:
+        raise BenchError(f"{' '.join(cmd[1:])} exited {proc.returncode}: {(first + rest)[:200]!r} {err[-300:]!r}")
+    return took
+
+
+def bench_history(b: Bench, fake: Any) -> None:
+    """First token of `resume NAME -m hi` at 10 / 1,000 / 5,000 / 10,000 stored items, both APIs, with the
+    fast path and without it (SWARMCHAT_NO_FASTPATH=1: openai-python's transform walks the history); and
+    in-process: swarmchat's `Binding.turn` (the REPL's path) against a bare agency-swarm loop on the
+    SDK's own client."""
+    store = FileStore(b.tmp / "history")
+    for api in ("responses", "chat"):
+        for n in HISTORY_SIZES:
+            items = bench_data.conversation(n, seed=7)
+            meta = bench_data.session_meta(f"{api}-{n}", items, datetime.now(UTC), base_url=fake.url, api=api)
+            store.write_new(meta, items)
+    env = b.env(store.root)
+    runs = 2 if b.quick else max(3, b.runs // 3)
+    variants = {"fast path": env, "fast path off": {**env, "SWARMCHAT_NO_FASTPATH": "1"}}
+    for api in ("responses", "chat"):
+        times: dict[tuple[str, int], list[float]] = {}
+        for r in range(runs):  # sizes and variants interleaved, so that they meet the same load
+            for variant, venv in variants.items():
+                for n in HISTORY_SIZES if r % 2 == 0 else HISTORY_SIZES[::-1]:
+                    took = first_byte(sw("resume", f"{api}-{n}", "-m", "hi"), venv, expect=b"echo: hi")
+                    times.setdefault((variant, n), []).append(took)
+            b.log(f"history {api}: round {r + 1}/{runs}")
+        for variant in variants:
+            base = median(times[(variant, HISTORY_SIZES[0])])
+            for n in HISTORY_SIZES:
+                first = median(times[(variant, n)])
+                below = 1.25 if variant == "fast path" and n >= 5_000 else None
+                b.add("history", f"{api}: resume -m first token, {n:,} items ({variant})", ms(first), "ms")
+                if n != HISTORY_SIZES[0]:
+                    ratio = round(first / base, 2)
+                    b.add("history", f"{api}: {n:,} / {HISTORY_SIZES[0]} items ({variant})", ratio, "x", below=below)
+    b.log("history: in-process rounds (swarmchat Binding.turn against a bare agency-swarm loop)")
+    rounds = 2 if b.quick else 3
+    for api in ("responses", "chat"):
+        firsts = asyncio.run(_history_rounds(b, fake, store, api, rounds))
+        for label in ("swarmchat Binding.turn", "bare agency-swarm"):
+            base = median(firsts[(label, HISTORY_SIZES[0])])
+            cells = [f"{ms(median(firsts[(label, n)])):,.0f}" for n in HISTORY_SIZES]
+            ratios = [f"{median(firsts[(label, n)]) / base:.1f}x" for n in HISTORY_SIZES[1:]]
+            b.add("history", f"{api}: in-process first token, {label}, 10,000 items",
+                  ms(median(firsts[(label, HISTORY_SIZES[-1])])), "ms",
+                  note=f"10 / 1k / 5k / 10k: {' / '.join(cells)} ms; ratios {' / '.join(ratios)}")  # fmt: skip
+
+
+async def _history_rounds(
+    b: Bench, fake: Any, store: FileStore, api: str, rounds: int
+) -> dict[tuple[str, int], list[float]]:
+    import agents
+    from openai import AsyncOpenAI
+
+    from swarmchat.agency import bind, import_agency_swarm
+    from swarmchat.default_agency import create_agency
+
+    import_agency_swarm()
+    model_cls = agents.OpenAIChatCompletionsModel if api == "chat" else agents.OpenAIResponsesModel
+    plain = AsyncOpenAI(api_key="sk-bench-not-real", base_url=fake.url, max_retries=0)
+    firsts: dict[tuple[str, int], list[float]] = {}
+    for n in HISTORY_SIZES:
+        session = store.open(f"{api}-{n}")
+        try:
+            binding = bind(session.meta, session)
+            history = bench_data.conversation(n, seed=7)
+            bare = create_agency(load_threads_callback=lambda h=history: h)  # type: ignore[misc]
+            for agent in bare.agents.values():
+                agent.model = model_cls(model="fake-model", openai_client=plain)
+
+            await _swarmchat_first(binding, "warm-up")
+            await _bare_first(bare, "warm-up")
+            for r in range(rounds):
+                order = [("swarmchat Binding.turn", binding), ("bare agency-swarm", bare)]
+                for label, target in order if r % 2 == 0 else order[::-1]:
+                    run = _swarmchat_first if target is binding else _bare_first
+                    firsts.setdefault((label, n), []).append(await run(target, f"question {r}"))
+        finally:
+            session.close()
+    await plain.close()
+    return firsts
+
+
+async def _swarmchat_first(binding: Any, text: str) -> float:
+    """Seconds from `Binding.turn` to its first TextDelta (the turn is run to its end)."""
+    from swarmchat.events import TextDelta
+
+    start = time.perf_counter()
+    first = None
+    async for event in binding.turn(text):
+        if first is None and isinstance(event, TextDelta):
+            first = time.perf_counter() - start
+    if first is None:
+        raise BenchError("swarmchat's turn streamed no text")
+    return first
+
+
+async def _bare_first(agency: Any, text: str) -> float:
+    """Seconds from `get_response_stream` to its first output text delta (the turn is run to its end)."""
+    start = time.perf_counter()
+    first = None
+    stream = agency.get_response_stream(text)
+    async for event in stream:
+        data = getattr(event, "data", None)
+        if first is None and getattr(data, "type", None) == "response.output_text.delta":
+            first = time.perf_counter() - start
+    await stream.wait_final_result()
+    if first is None:
+        raise BenchError("the bare agency streamed no text")
+    return first
 
 
 # --- output -------------------------------------------------------------------------------------------
@@ -836,6 +969,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_memory(bench, fake.url)
             elif group == "ttft":
                 bench_ttft(bench, fake)
+            elif group == "history":
+                bench_history(bench, fake)
             bench.log(f"{group} done in {time.perf_counter() - t0:.1f}s")
     finally:
         fake.stop()

@@ -52,13 +52,14 @@ def configure_models(agency: Any, meta: SessionMeta) -> None:
     if echo_model.configure(agency, meta.model):  # the built-in model: no client, no key, no network
         return
     import agents
-    from openai import AsyncOpenAI
+
+    from swarmchat.agency.openai_client import build_client
 
     settings = client_settings()
     api_key = os.environ.get("OPENAI_API_KEY") or ("not-needed" if meta.base_url else None)
     client = None
     if api_key or meta.base_url or os.environ.get("OPENAI_BASE_URL"):
-        client = AsyncOpenAI(
+        client = build_client(
             api_key=api_key or "missing",
             base_url=meta.base_url or None,
             max_retries=settings.max_retries,

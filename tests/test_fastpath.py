@@ -1,0 +1,319 @@
+"""The fast path for long histories (issue 12): swarmchat's OpenAI client sends the Responses `input`
+and Chat Completions `messages` lists through `extra_body`, skipping openai-python's per-item
+transform, and the model server receives exactly the JSON the SDK would have sent.
+
+Everything runs the real stack (agency-swarm -> Agents SDK -> openai -> HTTP) against the scripted
+server; the only switch is SWARMCHAT_NO_FASTPATH=1, which builds the SDK's plain AsyncOpenAI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Required
+
+import pytest
+from agencies import TWO_AGENTS, write_agency
+from conftest import Run
+from fake_openai import FakeOpenAI, Reply, ToolCall, send_message
+from openai import AsyncOpenAI
+from openai.resources.chat.completions import AsyncCompletions
+from openai.resources.responses import AsyncResponses
+from openai.types.responses import ResponseOutputMessage, ResponseOutputText
+from typing_extensions import TypedDict
+
+from swarmchat import openai_client
+from swarmchat.agency import bind
+from swarmchat.events import Event, TurnDone, TurnError
+from swarmchat.session import Item, SessionMeta
+from swarmchat.store import SessionStore, open_store
+
+APIS = ["responses", "chat"]
+ASK = "Find the boiling point."
+SERVER_IDS = re.compile(r"\b(msg|fc|resp|chatcmpl)_\d{6}\b")  # ids the scripted server numbers per reply
+ATTACHED = [
+    {
+        "role": "user",
+        "content": [
+            {"type": "input_text", "text": "What is in these two?"},
+            {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==", "detail": "auto"},
+            {"type": "input_file", "filename": "notes.pdf", "file_data": "data:application/pdf;base64,JVBERi0xLjQK"},
+        ],
+    }
+]
+
+
+def run_turn(store: SessionStore, name: str, message: str | list[Item], create: SessionMeta | None = None) -> TurnDone:
+    """One turn in-process through swarmchat's binding, as the REPL runs it; its TurnDone."""
+    session = store.open(name, create=create)
+    try:
+        binding = bind(session.meta, session)
+
+        async def go() -> list[Event]:
+            return [event async for event in binding.turn(message)]  # type: ignore[arg-type]
+
+        events = asyncio.run(go())
+    finally:
+        session.close()
+    errors = [e.message for e in events if isinstance(e, TurnError)]
+    assert not errors, errors
+    done = [e for e in events if isinstance(e, TurnDone)]
+    assert done, events
+    return done[-1]
+
+
+def delegation(call_id: str) -> list[Reply]:
+    """Lead asks Researcher (send_message), Researcher answers, Lead answers the user."""
+    return [
+        Reply(
+            tool_calls=[
+                ToolCall("send_message", send_message("Researcher", "Find the boiling point.").arguments, call_id)
+            ]
+        ),
+        Reply("Water boils at 100 °C at sea level."),
+        Reply("The researcher says: 100 °C."),
+    ]
+
+
+def reasoning_item(stamp: int) -> Item:
+    """A reasoning item as agency-swarm stores one from a reasoning model (the scripted server has none)."""
+    return {
+        "id": "rs_000001",
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": "The user wants a boiling point; ask Researcher."}],
+        "agent": "Lead",
+        "callerAgent": None,
+        "timestamp": stamp,
+    }
+
+
+def build_history(store: SessionStore, server: FakeOpenAI, spec: str, api: str) -> list[Item]:
+    """A history made by real turns: plain messages, a send_message delegation (function call and
+    output, the Lead-Researcher thread), attachments (image and base64 file), and a reasoning item."""
+    meta = SessionMeta.fresh("base", agency=spec, base_url=server.url, model="m", api=api)
+    server.push(Reply("Hello! How can I help?"))
+    run_turn(store, "base", "Hello", create=meta)
+    server.push(*delegation("call_base_1"))
+    run_turn(store, "base", "Boiling point of water?")
+    server.push(Reply("A one-pixel PNG and a tiny PDF."))
+    run_turn(store, "base", ATTACHED)
+    meta, items = store.read("base")
+    first_reply = next(i for i, item in enumerate(items) if item.get("role") == "assistant")
+    items.insert(first_reply, reasoning_item(int(items[first_reply]["timestamp"]) - 1))
+    return items
+
+
+def normalized(body: dict[str, Any]) -> str:
+    """The request body as JSON text (key order kept), with the server's own reply ids masked."""
+    return SERVER_IDS.sub(lambda m: f"{m.group(1)}_ID", json.dumps(body, ensure_ascii=False))
+
+
+def sent_list(body: dict[str, Any]) -> list[Any]:
+    return list(body["input"] if "input" in body else body["messages"])
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_server_receives_the_same_body_with_and_without_the_fast_path(
+    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    store = open_store()
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    history = build_history(store, server, spec, api)
+    meta = store.read_meta("base")
+
+    bodies: dict[str, list[dict[str, Any]]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    for variant in ("fast", "plain"):
+        if variant == "plain":
+            monkeypatch.setenv(openai_client.FASTPATH_OFF, "1")
+        store.write_new(SessionMeta.fresh(variant, agency=spec, base_url=server.url, model="m", api=api), history)
+        before, fast_before, slow_before = len(server.requests), openai_client.stats.fast, openai_client.stats.slow
+        server.push(*delegation("call_compare_1"))
+        assert run_turn(store, variant, "And at 2,000 m?").text == "The researcher says: 100 °C."
+        bodies[variant] = [r.body for r in server.requests[before:]]
+        counted[variant] = (openai_client.stats.fast - fast_before, openai_client.stats.slow - slow_before)
+    assert meta.api == api
+
+    fast, plain = bodies["fast"], bodies["plain"]
+    assert len(fast) == len(plain) == 3  # Lead, Researcher, Lead again after the tool output
+    for fast_body, plain_body in zip(fast, plain, strict=True):
+        assert list(fast_body) == list(plain_body)  # same keys in the same order
+        fast_items, plain_items = sent_list(fast_body), sent_list(plain_body)
+        assert len(fast_items) == len(plain_items)
+        for fast_item, plain_item in zip(fast_items, plain_items, strict=True):
+            assert normalized(fast_item) == normalized(plain_item)
+        assert normalized(fast_body) == normalized(plain_body)
+    assert counted == {"fast": (3, 0), "plain": (0, 0)}  # every request took the fast path; none without it
+
+    lead = sent_list(fast[0])
+    text = json.dumps(lead)
+    assert "iVBORw0KGgoAAAANSUhEUg==" in text and "JVBERi0xLjQK" in text  # the attachments' data went out
+    if api == "responses":
+        kinds = {item.get("type", "message") for item in lead}
+        assert {"message", "function_call", "function_call_output", "reasoning"} <= kinds
+    else:
+        roles = {item["role"] for item in lead}
+        assert {"system", "user", "assistant", "tool"} <= roles
+        assert any(item.get("tool_calls") for item in lead)
+    assert ASK in json.dumps(sent_list(fast[1]))  # the delegated thread's request
+
+
+def direct_requests(
+    server: FakeOpenAI, client: AsyncOpenAI, api: str, items: Callable[[], list[Any]], **extra: Any
+) -> dict[str, Any]:
+    """One non-streamed request straight through a client; the body the server received."""
+
+    async def go() -> None:
+        if api == "responses":
+            await client.responses.create(model="m", input=items(), **extra)
+        else:
+            await client.chat.completions.create(model="m", messages=items(), **extra)
+        await client.close()
+
+    asyncio.run(go())
+    return server.last.body
+
+
+def pydantic_item() -> list[Any]:
+    message = ResponseOutputMessage(
+        id="msg_1", type="message", role="assistant", status="completed",
+        content=[ResponseOutputText(type="output_text", text="from a model object", annotations=[])],
+    )  # fmt: skip
+    return [{"role": "user", "content": "hi"}, message]
+
+
+def generator_content() -> list[Any]:
+    parts = (p for p in [{"type": "input_text", "text": "from a generator"}])
+    return [{"role": "user", "content": parts}]
+
+
+FALLBACKS: dict[str, tuple[str, Callable[[], list[Any]]]] = {
+    "pydantic model": ("responses", pydantic_item),
+    "generator": ("responses", generator_content),
+    "tuple": ("responses", lambda: [{"role": "user", "content": ({"type": "input_text", "text": "a tuple"},)}]),
+    "datetime": ("chat", lambda: [{"role": "user", "content": "hi", "name": datetime(2026, 1, 2, tzinfo=UTC)}]),
+}
+
+
+@pytest.mark.parametrize("case", list(FALLBACKS))
+def test_items_the_transform_would_change_take_the_sdks_own_path(server: FakeOpenAI, case: str) -> None:
+    api, items = FALLBACKS[case]
+    slow = openai_client.stats.slow
+    expected = direct_requests(server, AsyncOpenAI(api_key="k", base_url=server.url), api, items)
+    got = direct_requests(server, openai_client.FastOpenAI(api_key="k", base_url=server.url), api, items)
+    assert json.dumps(got) == json.dumps(expected)
+    assert openai_client.stats.slow == slow + 1
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_callers_extra_body_is_kept_and_wins(server: FakeOpenAI, api: str) -> None:
+    def items() -> list[Any]:
+        return [{"role": "user", "content": "hello"}]
+
+    key = "input" if api == "responses" else "messages"
+    for extra in ({"metadata_x": 1}, {key: [{"role": "user", "content": "the caller's own"}]}):
+        fast = openai_client.FastOpenAI(api_key="k", base_url=server.url)
+        got = direct_requests(server, fast, api, items, extra_body=extra)
+        expected = direct_requests(server, AsyncOpenAI(api_key="k", base_url=server.url), api, items, extra_body=extra)
+        assert json.dumps(got) == json.dumps(expected)
+
+
+def test_the_fast_path_still_applies_to_this_openai_release() -> None:
+    """Fails loudly when an openai release changes what the fast path relies on."""
+    responses = inspect.signature(AsyncResponses.create).parameters
+    completions = inspect.signature(AsyncCompletions.create).parameters
+    assert {"input", "extra_body", "stream"} <= set(responses), "AsyncResponses.create changed its parameters"
+    assert {"messages", "extra_body", "stream"} <= set(completions), "AsyncCompletions.create changed its parameters"
+    assert openai_client.aliased_keys("input") == frozenset(), "Responses input items now alias keys on the wire"
+    assert openai_client.aliased_keys("messages") == frozenset(), "chat messages now alias keys on the wire"
+    client = openai_client.build_client(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=5)
+    assert isinstance(client.responses, openai_client.FastResponses)
+    assert isinstance(client.chat.completions, openai_client.FastCompletions)
+    assert isinstance(client.with_options(timeout=3).responses, openai_client.FastResponses)  # copies keep it
+
+
+class Alias:
+    """Stands for openai's PropertyInfo, which the walk duck-types (`.alias`)."""
+
+    alias = "fileID"
+
+
+class AliasedPart(TypedDict, total=False):
+    file_id: Required[Annotated[str, Alias()]]
+    text: str
+
+
+class AliasedMessage(TypedDict):
+    content: Iterable[str | AliasedPart]
+
+
+def test_the_alias_walk_finds_a_renamed_key() -> None:
+    """The walk that guards against aliases can see one."""
+    assert openai_client.aliases_under(list[AliasedMessage | int]) == frozenset({"file_id"})
+    assert openai_client.aliases_under(list[AliasedMessage]) == frozenset({"file_id"})
+
+
+def transform_calls(store: SessionStore, name: str) -> int:
+    """Calls into openai-python's transform module during one real turn (cProfile's own count)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        run_turn(store, name, "one more")
+    finally:
+        profiler.disable()
+    profiler.create_stats()
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = profiler.stats  # type: ignore[attr-defined]
+    return sum(
+        v[1] for (path, _, _), v in stats.items() if path.replace("\\", "/").endswith("openai/_utils/_transform.py")
+    )
+
+
+def conversation(count: int, agent: str = "Assistant") -> list[Item]:
+    items: list[Item] = []
+    for n in range(count):
+        stamp = 1_790_000_000_000_000 + n
+        if n % 2 == 0:
+            items.append({"role": "user", "content": f"question {n}", "type": "message", "agent": agent,
+                          "callerAgent": None, "timestamp": stamp})  # fmt: skip
+        else:
+            items.append({"id": f"msg_{n}", "role": "assistant", "type": "message", "status": "completed",
+                          "content": [{"type": "output_text", "text": f"answer {n}", "annotations": []}],
+                          "agent": agent, "callerAgent": None, "timestamp": stamp})  # fmt: skip
+    return items
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_turn_does_not_walk_the_history_with_the_transform(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    """The transform's work must not grow with the history; without the fast path it does (so the probe works)."""
+    store = open_store()
+    for name, count in (("short", 10), ("long", 2_000), ("long-plain", 2_000)):
+        store.write_new(SessionMeta.fresh(name, base_url=server.url, model="m", api=api), conversation(count))
+    short, long = transform_calls(store, "short"), transform_calls(store, "long")
+    assert long <= short + 50, f"the transform walked the history: {long} calls at 2,000 items, {short} at 10"
+    monkeypatch.setenv(openai_client.FASTPATH_OFF, "1")
+    assert transform_calls(store, "long-plain") > short + 2_000
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_resume_m_on_a_session_of_thousands_of_items(cli: Run, server: FakeOpenAI, api: str) -> None:
+    store = open_store()
+    items = conversation(3_000)
+    store.write_new(SessionMeta.fresh("long", base_url=server.url, model="m", api=api), items)
+    result = cli("resume", "long", "-m", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "echo: hi\n"
+    sent = server.last.messages()
+    assert len(sent) == 3_001
+    assert sent[0] == ("user", "question 0") and sent[-2] == ("assistant", "answer 2999")
+    assert sent[-1] == ("user", "hi")
+    meta, stored = store.read("long")
+    assert len(stored) == meta.message_count == 3_002
+    assert stored[:3_000] == items
