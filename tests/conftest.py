@@ -20,7 +20,17 @@ pytest_plugins = ["redis_server", "agency_server"]
 
 # A test that starts a process or a server (the CLI, the scripted model server, redis-server, a pty) is
 # `slow`; `pytest -m "not slow"` runs the fast unit tests alone for the edit-test loop. CI runs all.
-SLOW_FIXTURES = {"server", "cli", "redis_server", "redis_url", "tls_redis_server"}
+SLOW_FIXTURES = {
+    "server",
+    "cli",
+    "redis_server",
+    "redis_url",
+    "tls_redis_server",
+    "term",
+    "served",
+    "agency_server",
+    "shared_agency_server",
+}
 SLOW_MODULES = {"test_repl", "test_crash", "test_import_guard"}
 
 

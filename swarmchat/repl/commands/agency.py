@@ -46,8 +46,8 @@ async def model(repl: Repl, arg: str) -> None:
             say(repl.meta.model) if repl.meta.model else say(repl.agent_model(), (" (the agency's own)", "dim"))
         )
         return
+    binding.set_model(arg)  # first: a served agency refuses, and nothing is stored
     repl.live.session.update_meta(model=arg)
-    binding.set_model(arg)
     repl.console.print(say(("every agent now uses ", "dim"), (arg, "bold")))
 
 
