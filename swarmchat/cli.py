@@ -242,12 +242,12 @@ def resume(
     _run_chat(chat, store, name, create=None, agency=agency, text=text)
 
 
-def _ask_to_run(spec: str) -> bool:
+def _ask_to_run(what: str) -> bool:
     from swarmchat.safe_text import safe_line
 
-    typer.echo(f"This session was imported. Its agency SPEC is {safe_line(spec)}", err=True)
-    typer.echo("Resuming imports that module, which runs its code.", err=True)
-    return typer.confirm("Run it?", default=False, abort=True, err=True)
+    typer.echo(f"This session was imported. It names {safe_line(what)}.", err=True)
+    typer.echo("Resuming runs that module's code and sends the conversation (and your API key) there.", err=True)
+    return typer.confirm("Go on?", default=False, abort=True, err=True)
 
 
 def _check_client_settings() -> None:
@@ -342,7 +342,7 @@ def show(
         from swarmchat.render import untrusted_note
         from swarmchat.transcript import to_markdown
 
-        note = untrusted_note(meta.agency) if meta.agency and not meta.agency_trusted else ""
+        note = untrusted_note(meta)
         sys.stdout.write(to_markdown(meta.title or meta.name, items, note=note))
 
 
@@ -495,11 +495,13 @@ def import_(
             f"(rename it with 'swarmchat rename {meta.name} NEW', or import with --name NAME)\n"
         )
     typer.echo(f"imported {meta.name} ({meta.message_count} messages)")
-    if not meta.agency_trusted and meta.agency:
+    from swarmchat.lifecycle import untrusted
+
+    if what := untrusted(meta):
         from swarmchat.safe_text import safe_line
 
         typer.echo(
-            f"it names agency SPEC {safe_line(meta.agency)}: 'swarmchat resume {meta.name}' asks before running it",
+            f"it names {safe_line(what)}: 'swarmchat resume {meta.name}' asks before using them",
             err=True,
         )
 

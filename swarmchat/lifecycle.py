@@ -183,7 +183,7 @@ def import_file(store: SessionStore, path: Path, name: str | None) -> Imported:
     if meta is None:  # an agency-swarm chat file names no agency: the built-in one (or yours) runs it
         meta = SessionMeta.fresh(name, title=title_from(first_user_text(items)))
     else:
-        trusted = not meta.agency
+        trusted = not (meta.agency or meta.base_url)
         meta = replace(meta, name=validate_name(name), updated_at=meta.updated_at or stamp, agency_trusted=trusted)
     try:
         store.write_new(meta, items)
@@ -201,21 +201,36 @@ def damage(store: SessionStore, name: str) -> str | None:
     return None
 
 
+def untrusted(meta: SessionMeta) -> str:
+    """What an imported, unconfirmed session would run or contact ('' when there is nothing to confirm):
+    its agency SPEC (code), its model server (where the user's API key would be sent)."""
+    if meta.agency_trusted:
+        return ""
+    parts = [
+        f"agency SPEC '{meta.agency}'" if meta.agency else "",
+        f"model server '{meta.base_url}'" if meta.base_url else "",
+    ]
+    return " and ".join(p for p in parts if p)
+
+
 def confirm_agency(store: SessionStore, name: str, given: str | None, ask: Callable[[str], bool] | None) -> None:
     """Before an imported session's agency SPEC is imported (which runs its code), the user confirms it:
     by naming a SPEC (`--agency`), which then becomes the session's, or by `ask(spec)` answering yes
     (on a terminal). Without either, refuse. Once confirmed, the session is trusted like any other."""
     meta = store.read_meta(name)
-    if meta.agency_trusted or not meta.agency:
+    what = untrusted(meta)
+    if not what:
         return
     if given is None:
         if ask is None:
-            raise UsageError(
-                f"session '{name}' was imported and names agency SPEC '{meta.agency}'; "
-                f"run 'swarmchat resume {name} --agency {shlex.quote(meta.agency)}' to confirm it"
+            how = (
+                f"'swarmchat resume {name} --agency {shlex.quote(meta.agency)}'"
+                if meta.agency
+                else f"'swarmchat resume {name}' at a terminal"
             )
-        if not ask(meta.agency):
-            raise UsageError(f"the agency SPEC of session '{name}' was not confirmed; nothing was run")
+            raise UsageError(f"session '{name}' was imported and names {what}; run {how} to confirm it")
+        if not ask(what):
+            raise UsageError(f"session '{name}' was not confirmed; nothing was run or sent")
         given = meta.agency
     session = store.open(name)
     try:

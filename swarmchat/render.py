@@ -123,14 +123,18 @@ def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     from swarmchat.transcript import entries
 
     console.rule(Text.assemble(text_line(meta.name, "bold"), " ", text_line(meta.title, "dim")))
-    if not meta.agency_trusted and meta.agency:
-        console.print(text_line(untrusted_note(meta.agency), "yellow"))
+    if note := untrusted_note(meta):
+        console.print(text_line(note, "yellow"))
         console.print()
     show_entries(console, entries(items))
 
 
-def untrusted_note(spec: str) -> str:
-    return f"imported; its agency SPEC {spec} runs only once confirmed (resume asks, or --agency SPEC)"
+def untrusted_note(meta: SessionMeta) -> str:
+    """'' for a trusted session; else what resume will ask about before it runs or sends anything."""
+    from swarmchat.lifecycle import untrusted
+
+    what = untrusted(meta)
+    return f"imported; its {what} are used only once confirmed (resume asks, or --agency SPEC)" if what else ""
 
 
 def show_entries(console: Console, shown: list[Entry]) -> None:

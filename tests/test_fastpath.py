@@ -28,8 +28,7 @@ from openai.resources.responses import AsyncResponses
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 from typing_extensions import TypedDict
 
-from swarmchat.agency import openai_client
-from swarmchat.agency import bind
+from swarmchat.agency import bind, openai_client
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore, open_store

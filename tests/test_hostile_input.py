@@ -184,7 +184,7 @@ def test_on_a_terminal_resume_shows_the_spec_and_asks(cli: Run, server: FakeOpen
         sys.executable, ["-m", "swarmchat", "resume", "gift"], env=dict(os.environ), cwd=str(ROOT),
         encoding="utf-8", timeout=60, dimensions=(40, 200),
     )  # fmt: skip
-    child.expect_exact("Run it? [y/N]")
+    child.expect_exact("Go on? [y/N]")
     assert spec in child.before
     child.sendline("n")
     child.expect(pexpect.EOF)
@@ -194,13 +194,28 @@ def test_on_a_terminal_resume_shows_the_spec_and_asks(cli: Run, server: FakeOpen
 
     t = Terminal("resume", "gift")
     try:
-        t.expect("Run it? [y/N]")
+        t.expect("Go on? [y/N]")
         t.line("y")
         t.prompt()
         t.exit()
     finally:
         t.close()
     assert marker.exists() and open_store().read_meta("gift").agency_trusted is True
+
+
+def test_an_imported_model_server_is_used_only_once_confirmed(cli: Run, server: FakeOpenAI, tmp_path: Path) -> None:
+    """An export that names only a base URL would send the user's API key to a server the file chose."""
+    export = tmp_path / "url.json"
+    session = {**SessionMeta.fresh("url-only", base_url=server.url).to_dict(), "agency": None}
+    messages = [{"role": "user", "content": "hi", "agent": "Assistant", "callerAgent": None}]
+    export.write_text(
+        json.dumps({"format": "swarmchat-session", "version": 1, "session": session, "messages": messages})
+    )
+    assert cli("import", str(export)).returncode == 0
+    refused = cli("resume", "url-only", "-m", "hi")
+    assert refused.returncode == 2
+    assert f"names model server '{server.url}'" in one_error_line(refused.stderr)
+    assert server.requests == []  # nothing, and no key, was sent
 
 
 def test_an_agency_swarm_chat_file_has_no_spec_and_is_trusted(cli: Run, tmp_path: Path) -> None:
