@@ -127,9 +127,9 @@ def read_attachment(path: Path | str) -> Attachment:
 def _too_big(shown: str, mime: str | None, size: int, limit: int, start: bytes) -> None:
     if mime is None and not looks_like_text(start, cut=True):
         _unknown(shown)
-    what = "a PDF" if mime == "application/pdf" else "an image" if mime else "a text file"
+    what = "PDFs" if mime == "application/pdf" else "images" if mime else "text files"
     raise UsageError(
-        f"cannot attach '{shown}': {human_size(size)} is over {human_size(limit)}, the limit for {what}; "
+        f"cannot attach '{shown}': it is {human_size(size)}, over the {limit // MB} MB limit for {what}; "
         "attach a smaller file"
     )
 
@@ -172,8 +172,8 @@ def read_attachments(paths: Iterable[Path | str], pending: Iterable[Attachment] 
     pdfs = sum(f.size for f in [*pending, *files] if f.kind == "pdf")
     if pdfs > PDF_LIMIT:
         raise UsageError(
-            f"cannot attach these PDFs: together {human_size(pdfs)}, over the {human_size(PDF_LIMIT)} a "
-            "message may carry; send them in separate messages"
+            f"cannot attach these PDFs: together they are {human_size(pdfs)}, over the {PDF_LIMIT // MB} MB "
+            "limit for the PDFs of one message; send them with separate messages"
         )
     return files
 
