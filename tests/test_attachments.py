@@ -417,6 +417,11 @@ def test_attach_in_the_repl_shows_pending_files_and_sends_them_with_the_next_mes
     assert parts[0] == {"type": "input_text", "text": "What are these?"}
     assert {"type": "input_image", "image_url": data_url("image/png", png_bytes()), "detail": "auto"} in parts
     assert any("ERROR disk full" in str(p.get("text")) for p in parts)
+    server.push(Reply("Again: a red pixel."))
+    t.line("/retry")  # asks the same message again, files included
+    t.expect("Again: a red pixel.")
+    t.prompt("Assistant")
+    assert user_parts(server.last.body, "responses") == [parts]  # once: the first try was replaced
 
     t.line(f"/attach {files['pdf']}")
     t.expect("1 file will go with your next message")
@@ -434,6 +439,7 @@ def test_attach_in_the_repl_shows_pending_files_and_sends_them_with_the_next_mes
     assert [m["content"] for m in sent if m.get("role") == "user"][-1] == "Just text now."  # the PDF was detached
     t.line("/history 2")
     history = t.expect("Plain.")
+    assert "Again: a red pixel." in history
     assert "📎 dot.png (PNG image" in history and "📎 server log.txt (text, 48 bytes)" in history
     assert "base64" not in history
     t.exit()
