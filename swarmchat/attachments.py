@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from swarmchat.errors import UsageError
 
@@ -118,13 +118,13 @@ def read_attachment(path: Path | str) -> Attachment:
                 _too_big(shown, mime, info.st_size, limit, handle.read(_SNIFF))
             data = head + handle.read(limit + 1 - len(head))
     except OSError as exc:
-        raise UsageError(f"cannot attach '{shown}': {exc.strerror or exc}") from None
+        raise UsageError(f"cannot attach '{shown}': {exc.strerror or exc}; check that you may read it") from None
     if len(data) > limit:  # it grew since stat
         _too_big(shown, mime, len(data), limit, data[:_SNIFF])
     return _attachment(shown, path.name, mime, data)
 
 
-def _too_big(shown: str, mime: str | None, size: int, limit: int, start: bytes) -> None:
+def _too_big(shown: str, mime: str | None, size: int, limit: int, start: bytes) -> NoReturn:
     if mime is None and not looks_like_text(start, cut=True):
         _unknown(shown)
     what = "PDFs" if mime == "application/pdf" else "images" if mime else "text files"
@@ -134,7 +134,7 @@ def _too_big(shown: str, mime: str | None, size: int, limit: int, start: bytes) 
     )
 
 
-def _unknown(shown: str) -> None:
+def _unknown(shown: str) -> NoReturn:
     raise UsageError(f"cannot attach '{shown}': not a kind that can be sent; attach {ACCEPTED}")
 
 

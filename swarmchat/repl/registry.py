@@ -23,7 +23,7 @@ Handler = Callable[["Repl", str], Awaitable[bool | None]]
 Arguments = Callable[["Repl"], Iterable[str]]
 """What the argument may be (agent names...), for completion."""
 
-Completion = Arguments | Completer
+ArgumentCompletion = Arguments | Completer
 """A command's completion: the words its argument may be, or a prompt_toolkit Completer for its
 last word (file paths: `PathCompleter`)."""
 
@@ -35,7 +35,7 @@ class Command:
     help: str
     handler: Handler
     aliases: tuple[str, ...] = ()
-    complete: Completion | None = None
+    complete: ArgumentCompletion | None = None
 
     @property
     def usage(self) -> str:
@@ -54,7 +54,7 @@ KEYS = [
 
 
 def command(
-    name: str, args: str, help: str, *, aliases: tuple[str, ...] = (), complete: Completion | None = None
+    name: str, args: str, help: str, *, aliases: tuple[str, ...] = (), complete: ArgumentCompletion | None = None
 ) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as `/name` (and its aliases)."""
 

@@ -8,6 +8,7 @@ it reaches the agency (see `Repl.send`).
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prompt_toolkit.completion import PathCompleter
@@ -37,9 +38,11 @@ async def attach(repl: Repl, arg: str) -> None:
         error_line(repl.console, f"'/attach {arg}': {exc}; quote a path with spaces as 'my file.pdf'")
         return
     known = {f.path for f in repl.pending}
-    fresh = [p for p in dict.fromkeys(paths) if p not in known]
-    for path in dict.fromkeys(p for p in paths if p in known):
-        repl.console.print(say(("already attached: ", "dim"), path))
+    given = list(dict.fromkeys(str(Path(p).expanduser()) for p in paths))
+    for path in given:
+        if path in known:
+            repl.console.print(say(("already attached: ", "dim"), path))
+    fresh = [p for p in given if p not in known]
     added = read_attachments(fresh, repl.pending)  # all or nothing
     repl.pending.extend(added)
     for item in added:
