@@ -8,7 +8,8 @@ import signal
 import sys
 from typing import TextIO
 
-from swarmchat.bound import BoundAgency, LiveSession
+from swarmchat.attachments import Attachment, user_message
+from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.errors import SwarmchatError
 from swarmchat.events import TextDelta, TurnDone, TurnError
 from swarmchat.safe_text import StreamGuard, safe_line
@@ -26,10 +27,12 @@ def one_shot(
     create: SessionMeta | None,
     agency: str | None,
     text: str,
+    files: list[Attachment] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Send one message, print the reply as plain text, persist the turn. Returns the exit code."""
+    """Send one message (with `files`, read and checked before), print the reply as plain text,
+    persist the turn. Returns the exit code."""
     from swarmchat.agency import bind
 
     out = out or sys.stdout
@@ -39,7 +42,8 @@ def one_shot(
         binding = bind(session.meta, LiveSession(session), agency)
         for problem in binding.replay_problems:
             err.write(f"swarmchat: warning: {safe_line(problem)}\n")
-        code = asyncio.run(_one_turn(binding, text, session.meta.recipient, out, err))
+        message: Message = user_message(text, files) if files else text
+        code = asyncio.run(_one_turn(binding, message, session.meta.recipient, out, err))
     except BaseException:
         with contextlib.suppress(SwarmchatError):  # the first failure is the one the user sees
             session.close()
@@ -53,7 +57,7 @@ def one_shot(
     return code
 
 
-async def _one_turn(binding: BoundAgency, text: str, recipient: str | None, out: TextIO, err: TextIO) -> int:
+async def _one_turn(binding: BoundAgency, message: Message, recipient: str | None, out: TextIO, err: TextIO) -> int:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -72,7 +76,7 @@ async def _one_turn(binding: BoundAgency, text: str, recipient: str | None, out:
     # On a terminal the reply's controls are shown, not obeyed; a pipe gets the exact text.
     guard = StreamGuard() if out.isatty() else None
     try:
-        async for event in binding.turn(text, recipient):
+        async for event in binding.turn(message, recipient):
             if isinstance(event, TextDelta) and event.caller is None:
                 if wrote and event.agent != speaker and not wrote.endswith("\n"):
                     out.write("\n")  # another agent took over (a handoff): start its text on a new line

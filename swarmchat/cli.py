@@ -20,6 +20,7 @@ from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from swarmchat.attachments import Attachment
     from swarmchat.store import SessionStore
 
 
@@ -170,6 +171,31 @@ def _message_text(message: str | None) -> str | None:
     return text.rstrip("\r\n")  # the newline that ends a piped file or echo is not part of the message
 
 
+# list[str], not list[Path]: a path is converted by us, so typer's pydantic adapter (and its start-up
+# cost) stays out of the way (see _plain_values_as_they_are).
+AttachOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--attach",
+        "-a",
+        metavar="FILE",
+        help="Send FILE with the message (-m or stdin): an image (PNG, JPEG, GIF, WebP), a PDF or a text "
+        "file. Repeat for more files.",
+    ),
+]
+
+
+def _attachments(paths: list[str] | None, text: str | None) -> list[Attachment] | None:
+    """--attach FILE...: every file read and checked now, before anything is created or sent."""
+    if not paths:
+        return None
+    if text is None:
+        raise UsageError("--attach needs a message to go with the files; give one with -m TEXT (or on stdin)")
+    from swarmchat.attachments import read_attachments
+
+    return read_attachments(paths)
+
+
 @app.command()
 def new(
     name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
@@ -184,6 +210,7 @@ def new(
         str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
     ] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
+    attach: AttachOption = None,
 ) -> None:
     """Start a new named session."""
     from swarmchat import chat, lifecycle
@@ -192,6 +219,7 @@ def new(
     from swarmchat.session import SessionMeta
 
     text = _message_text(message)  # bad input is refused before the store is touched
+    files = _attachments(attach, text)
     _check_client_settings()
     store = _store()
     generated = name is None
@@ -208,7 +236,7 @@ def new(
         typer.echo(f"new session: {name}")
     if generated and text is not None:
         typer.echo(f"session: {name}", err=True)
-    _run_chat(chat, store, name, create=meta, agency=None, text=text)
+    _run_chat(chat, store, name, create=meta, agency=None, text=text, files=files)
 
 
 @app.command()
@@ -222,6 +250,7 @@ def resume(
     message: Annotated[
         str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
     ] = None,
+    attach: AttachOption = None,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
     from swarmchat import chat
@@ -229,6 +258,7 @@ def resume(
 
     _check_client_settings()
     text = _message_text(message)
+    files = _attachments(attach, text)  # read and checked before the store is touched
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
@@ -239,7 +269,7 @@ def resume(
 
     at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
     confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
-    _run_chat(chat, store, name, create=None, agency=agency, text=text)
+    _run_chat(chat, store, name, create=None, agency=agency, text=text, files=files)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -261,10 +291,11 @@ def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: obj
     from swarmchat import chat
 
     text = kwargs.pop("text")
+    files = kwargs.pop("files")
     if text is None:
         chat.interactive(store, name, **kwargs)  # type: ignore[arg-type]
     else:
-        raise typer.Exit(chat.one_shot(store, name, text=str(text), **kwargs))  # type: ignore[arg-type]
+        raise typer.Exit(chat.one_shot(store, name, text=str(text), files=files, **kwargs))  # type: ignore[arg-type]
 
 
 @app.command("list")

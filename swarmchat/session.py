@@ -92,9 +92,12 @@ def title_from(text: str) -> str:
 
 
 def first_user_text(items: list[Item]) -> str:
+    """What the user typed first (without any files sent with it), for a title."""
+    from swarmchat.attachments import typed_text
+
     for item in items:
         if item.get("role") == "user" and item.get("callerAgent") is None:
-            return item_text(item)
+            return typed_text(item.get("content"))
     return ""
 
 

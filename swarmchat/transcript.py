@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from swarmchat.attachments import shown_text
 from swarmchat.session import Item, item_text
 
 Kind = Literal["user", "reply", "delegation", "tool_call", "tool_output", "note"]
@@ -65,7 +66,7 @@ def to_entry(item: Item) -> Entry | None:
     if role == "user" and kind in (None, "message"):  # is_user_turn, or a delegation
         if nested:
             return Entry("delegation", str(caller), item_text(item), to=agent, nested=True)
-        return Entry("user", "user", item_text(item), to=agent)
+        return Entry("user", "user", shown_text(item.get("content")), to=agent)  # files named, never dumped
     if role == "assistant" and kind in (None, "message"):
         return Entry("reply", agent, item_text(item), to=str(caller) if nested else None, nested=nested)
     if kind == "function_call":

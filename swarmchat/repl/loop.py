@@ -16,6 +16,7 @@ from typing import Any
 from prompt_toolkit.formatted_text import FormattedText
 from rich.console import Console
 
+from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
 from swarmchat.render import show_entries
@@ -45,6 +46,8 @@ class Repl:
         """The signal (SIGTERM, SIGHUP) that asked the REPL to leave, if one did."""
         self.live = LiveSession(session)
         """The open session every save goes to, the binding's too (/rename switches what it holds)."""
+        self.pending: list[Attachment] = []
+        """Files attached (/attach) to go with the next message."""
         self._task: asyncio.Task[Any] | None = None
         self._history_broken = False
         completer = ChatCompleter(self._arguments, self.agent_names)
@@ -83,7 +86,7 @@ class Repl:
         return Usage(self.meta.input_tokens, self.meta.output_tokens)
 
     def _arguments(self, entry: Command) -> list[str]:
-        return list(entry.complete(self)) if entry.complete else []
+        return list(entry.complete(self)) if callable(entry.complete) else []  # a Completer completes itself
 
     def history_failed(self, exc: OSError) -> None:
         if not self._history_broken:  # once: it would fail for every line
@@ -94,7 +97,12 @@ class Repl:
     def _toolbar(self) -> FormattedText:
         model = self.meta.model or self.agent_model() or "default model"
         return screen.toolbar_text(
-            self.meta.name, self.recipient(), model, self.session_usage().total, loading=self.binding is None
+            self.meta.name,
+            self.recipient(),
+            model,
+            self.session_usage().total,
+            loading=self.binding is None,
+            attached=len(self.pending),
         )
 
     def greet(self) -> None:
@@ -195,7 +203,24 @@ class Repl:
         if not text.strip():
             error_line(self.console, "the message is empty; type something after @Agent")
             return
-        await self.turn(binding, text, address or recipient or self.meta.recipient)
+        if not self.pending:
+            await self.turn(binding, text, address or recipient or self.meta.recipient)
+            return
+        files, self.pending = self.pending, []
+        message = user_message(text, files)
+        try:
+            await self.turn(binding, message, address or recipient or self.meta.recipient)
+        finally:
+            self._unless_stored(message, files)
+
+    def _unless_stored(self, message: list[Item], files: list[Attachment]) -> None:
+        """Files whose message never reached the history (the turn failed before agency-swarm kept
+        it) stay attached for the next message; once stored, the agency sees them on every turn."""
+        content = message[0]["content"]
+        if any(item.get("role") == "user" and item.get("content") == content for item in reversed(self.items())):
+            return
+        self.pending = files + self.pending
+        self.console.print(say((f"{files_count(len(files))} still attached for your next message", "dim")))
 
     async def turn(self, binding: BoundAgency, message: Message, recipient: str | None) -> None:
         """One turn drawn as it streams; Esc (like Ctrl-C) stops it, other keys wait for the next prompt."""

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prompt_toolkit.completion import Completer
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +23,10 @@ Handler = Callable[["Repl", str], Awaitable[bool | None]]
 Arguments = Callable[["Repl"], Iterable[str]]
 """What the argument may be (agent names...), for completion."""
 
+ArgumentCompletion = Arguments | Completer
+"""A command's completion: the words its argument may be, or a prompt_toolkit Completer for its
+last word (file paths: `PathCompleter`)."""
+
 
 @dataclass(frozen=True)
 class Command:
@@ -30,7 +35,7 @@ class Command:
     help: str
     handler: Handler
     aliases: tuple[str, ...] = ()
-    complete: Arguments | None = None
+    complete: ArgumentCompletion | None = None
 
     @property
     def usage(self) -> str:
@@ -49,7 +54,7 @@ KEYS = [
 
 
 def command(
-    name: str, args: str, help: str, *, aliases: tuple[str, ...] = (), complete: Arguments | None = None
+    name: str, args: str, help: str, *, aliases: tuple[str, ...] = (), complete: ArgumentCompletion | None = None
 ) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as `/name` (and its aliases)."""
 

@@ -15,6 +15,7 @@ from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.input.vt100_parser import Vt100Parser
 from prompt_toolkit.key_binding import KeyBindings, KeyPress, KeyPressEvent
 
+from swarmchat.attachments import files_count
 from swarmchat.store import data_dir
 
 
@@ -87,12 +88,14 @@ def make_prompt(history: History, completer: Completer, toolbar: Callable[[], Fo
     )
 
 
-def toolbar_text(name: str, recipient: str, model: str, tokens: int, loading: bool) -> FormattedText:
+def toolbar_text(name: str, recipient: str, model: str, tokens: int, loading: bool, attached: int = 0) -> FormattedText:
     state = "  loading agency…" if loading else ""
+    files = [("bold", f"  📎 {files_count(attached)}")] if attached else []
     return FormattedText(
         [
             ("bold", f" {name} "),
             ("", f" → {recipient}  ·  {model}  ·  {tokens:,} tokens{state}"),
+            *files,
             ("", "   /help  Esc-Enter newline  Ctrl-D quit"),
         ]
     )

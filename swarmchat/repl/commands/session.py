@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from prompt_toolkit import PromptSession
 
+from swarmchat.attachments import shown_text
+from swarmchat.bound import Message
 from swarmchat.errors import SwarmchatError
 from swarmchat.names import validate_name
 from swarmchat.render import show_entries
@@ -15,7 +17,7 @@ from swarmchat.repl import screen
 from swarmchat.repl.lines import one_line
 from swarmchat.repl.registry import command
 from swarmchat.safe_text import say
-from swarmchat.session import Item, item_text
+from swarmchat.session import Item
 from swarmchat.stream_view import error_line
 from swarmchat.transcript import turns
 
@@ -37,9 +39,9 @@ async def history(repl: Repl, arg: str) -> None:
 
 @command("undo", "", "remove the last turn from the session")
 async def undo(repl: Repl, arg: str) -> None:
-    text = await drop_last_turn(repl)
-    if text is not None:
-        repl.console.print(say((f"removed the last turn: {one_line(text)}", "dim")))
+    asked = await drop_last_turn(repl)
+    if asked is not None:
+        repl.console.print(say((f"removed the last turn: {one_line(shown_text(asked.get('content')))}", "dim")))
 
 
 @command("retry", "", "ask the last message again")
@@ -51,10 +53,13 @@ async def retry(repl: Repl, arg: str) -> None:
         error_line(repl.console, "nothing to retry: the session has no messages")
         return
     agent = items[start].get("agent")
-    text = await drop_last_turn(repl)
-    if text is not None:
-        repl.console.print(say((f"asking again: {one_line(text)}", "dim")))
-        await repl.turn(binding, text, agent if isinstance(agent, str) else None)
+    asked = await drop_last_turn(repl)
+    if asked is not None:
+        content = asked.get("content")
+        repl.console.print(say((f"asking again: {one_line(shown_text(content))}", "dim")))
+        # the same message again, with the files it carried
+        message: Message = content if isinstance(content, str) else [{"role": "user", "content": content}]
+        await repl.turn(binding, message, agent if isinstance(agent, str) else None)
 
 
 @command("rename", "NEW", "rename this session")
@@ -126,14 +131,14 @@ def last_user_index(items: list[Item]) -> int | None:
     return None
 
 
-async def drop_last_turn(repl: Repl) -> str | None:
-    """Remove the last turn; returns what the user had typed, or None if there was nothing."""
+async def drop_last_turn(repl: Repl) -> Item | None:
+    """Remove the last turn; returns the message the user had sent, or None if there was nothing."""
     binding = await repl.ready()
     items = list(binding.live_items())
     start = last_user_index(items)
     if start is None:
         error_line(repl.console, "nothing to undo: the session has no messages")
         return None
-    text = item_text(items[start])
+    asked = items[start]
     binding.set_items(items[:start])
-    return text
+    return asked

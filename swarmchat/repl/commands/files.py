@@ -1,0 +1,67 @@
+"""/attach, /detach: files that go with the next message (see swarmchat.attachments).
+
+A file is read and checked when it is attached, so a bad one is refused at once; what is pending
+shows in the toolbar and goes with the next message sent. It stays pending until a message carrying
+it reaches the agency (see `Repl.send`).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prompt_toolkit.completion import PathCompleter
+
+from swarmchat.attachments import files_count, human_size, read_attachments
+from swarmchat.repl.registry import command
+from swarmchat.safe_text import say
+from swarmchat.stream_view import error_line
+
+if TYPE_CHECKING:
+    from swarmchat.repl.loop import Repl
+
+
+@command(
+    "attach",
+    "[PATH...]",
+    "send files with the next message (images, PDFs, text); alone: list them",
+    complete=PathCompleter(expanduser=True),
+)
+async def attach(repl: Repl, arg: str) -> None:
+    if not arg:
+        show_pending(repl)
+        return
+    try:
+        paths = shlex.split(arg)
+    except ValueError as exc:
+        error_line(repl.console, f"'/attach {arg}': {exc}; quote a path with spaces as 'my file.pdf'")
+        return
+    known = {f.path for f in repl.pending}
+    given = list(dict.fromkeys(str(Path(p).expanduser()) for p in paths))
+    for path in given:
+        if path in known:
+            repl.console.print(say(("already attached: ", "dim"), path))
+    fresh = [p for p in given if p not in known]
+    added = read_attachments(fresh, repl.pending)  # all or nothing
+    repl.pending.extend(added)
+    for item in added:
+        repl.console.print(say(("attached ", "dim"), item.describe()))
+    repl.console.print(say((f"{files_count(len(repl.pending))} will go with your next message", "dim")))
+
+
+@command("detach", "", "drop the files attached to the next message")
+async def detach(repl: Repl, arg: str) -> None:
+    count = len(repl.pending)
+    repl.pending.clear()
+    repl.console.print(say((f"detached {files_count(count)}" if count else "nothing attached", "dim")))
+
+
+def show_pending(repl: Repl) -> None:
+    if not repl.pending:
+        repl.console.print(say(("nothing attached; /attach PATH adds a file to your next message", "dim")))
+        return
+    total = sum(f.size for f in repl.pending)
+    repl.console.print(say((f"with your next message ({human_size(total)}):", "dim")))
+    for item in repl.pending:
+        repl.console.print(say("  📎 ", (item.name, "bold"), (f"  {item.label}, {human_size(item.size)}", "dim")))
