@@ -542,6 +542,9 @@ def search(
     text: Annotated[str, typer.Argument(help='Words, "a phrase" or prefix* (case and accents ignored).')],
     count: Annotated[str | None, typer.Option("-n", help="How many sessions to show (default 20).")] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only what this agent said or was told.")] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only sessions with this tag (repeatable: all of them).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find the sessions that best match TEXT, with the messages that match."""
@@ -551,7 +554,7 @@ def search(
     if not text.strip():
         raise UsageError("search needs some text to look for, e.g. swarmchat search 'hotel'")
     limit = _positive(count, "-n") if count is not None else 20
-    found = search_sessions(_store(), text, limit, agent)
+    found = search_sessions(_store(), text, limit, agent, tags or None)
     from swarmchat import search_view
 
     if as_json:

@@ -262,3 +262,31 @@ def test_with_the_directory_settled_the_sessions_shown_are_still_checked(data_di
     os.utime(data_dir / "sessions", (hour_ago, hour_ago))
     assert [r.name for r in search_sessions(store, "moonstone")] == ["other"]
     assert [r.name for r in search_sessions(store, "sunstone")] == ["edited"]
+
+
+def test_tag_narrows_to_sessions_carrying_every_tag(cli: Run, store_url: str) -> None:
+    make("work-trip", msg("user", "book the harbour hotel"))
+    make("holiday", msg("user", "a hotel by the beach"))
+    make("both", msg("user", "which hotel again"))
+    assert cli("tag", "work-trip", "work", "travel").returncode == 0
+    assert cli("tag", "holiday", "Travel").returncode == 0
+    assert cli("tag", "both", "work").returncode == 0
+    assert sorted(found(cli, "hotel")) == ["both", "holiday", "work-trip"]
+    assert sorted(found(cli, "hotel", "--tag", "travel")) == ["holiday", "work-trip"]  # case aside
+    assert found(cli, "hotel", "--tag", "travel", "--tag", "work") == ["work-trip"]  # every tag given
+    assert found(cli, "hotel", "--tag", "nowhere") == []
+
+
+def test_slash_search_in_the_repl_shows_the_ranked_sessions(term, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    filler(3)
+    make("lava", msg("user", "tell me about the volcano"), msg("assistant", "the volcano is active"))
+    t = term("new", "asker", "--model", "echo")
+    t.prompt()
+    t.line("/search volcano")
+    screen = t.expect("the volcano is active")
+    assert "lava" in screen
+    t.prompt()
+    t.line("/search nothingmatchesthis")
+    t.expect("no session mentions 'nothingmatchesthis'")
+    t.prompt()
+    t.exit()

@@ -8,6 +8,7 @@ its best one to three messages, cut to the line around the first match.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -42,9 +43,11 @@ class Found:
     snippets: list[Snippet] = field(default_factory=list)
 
 
-def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str | None = None) -> list[Found]:
-    """The best `limit` sessions for `text`; with `agent`, only what that agent said or was told.
-    Damaged sessions are skipped (`list` marks them)."""
+def search_sessions(
+    store: SessionStore, text: str, limit: int = 20, agent: str | None = None, tags: list[str] | None = None
+) -> list[Found]:
+    """The best `limit` sessions for `text`; with `agent`, only what that agent said or was told; with
+    `tags`, only sessions carrying every one of them (case aside). Damaged sessions are skipped."""
     from swarmchat.store.files import FileStore
 
     if isinstance(store, FileStore):
@@ -55,13 +58,13 @@ def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str 
 
         def on_files(catalog: Catalog) -> list[Found]:
             if from_files.catch_up(store, catalog):
-                return _ranked(catalog, text, limit, agent)
-            found = _ranked(catalog, text, limit, agent)  # the directory is settled: check what is shown
+                return _ranked(catalog, text, limit, agent, tags)
+            found = _ranked(catalog, text, limit, agent, tags)  # the directory is settled: check what is shown
             try:
                 changed = from_files.recheck(store, catalog, [f.name for f in found])
             except FileNotFoundError:  # one was deleted while we looked
                 changed = from_files.catch_up(store, catalog, trust_settled=False)
-            return _ranked(catalog, text, limit, agent) if changed else found
+            return _ranked(catalog, text, limit, agent, tags) if changed else found
 
         return db.using(from_files.path(store), on_files)
 
@@ -74,16 +77,16 @@ def search_sessions(store: SessionStore, text: str, limit: int = 20, agent: str 
 
     def on_redis(catalog: Catalog) -> list[Found]:
         from_redis.catch_up(store, catalog, scores)
-        return _ranked(catalog, text, limit, agent)
+        return _ranked(catalog, text, limit, agent, tags)
 
     return db.using(from_redis.path(store), on_redis)
 
 
-def _ranked(catalog: Catalog, text: str, limit: int, agent: str | None) -> list[Found]:
+def _ranked(catalog: Catalog, text: str, limit: int, agent: str | None, tags: list[str] | None) -> list[Found]:
     try:
-        return _query(catalog, text, limit, agent)
+        return _query(catalog, text, limit, agent, tags)
     except sqlite3.OperationalError:  # not FTS5 syntax: the same words, each taken literally
-        return _query(catalog, plain_words(text), limit, agent)
+        return _query(catalog, plain_words(text), limit, agent, tags)
 
 
 def plain_words(text: str) -> str:
@@ -97,16 +100,19 @@ def plain_words(text: str) -> str:
 
 
 _WHO = "AND (agent = :agent COLLATE NOCASE OR caller = :agent COLLATE NOCASE)"
+_TAGGED = """AND NOT EXISTS (SELECT 1 FROM json_each(:tags) AS w WHERE NOT EXISTS (
+                SELECT 1 FROM json_each(s.tags) AS t WHERE lower(t.value) = lower(w.value)))"""
 
 
-def _query(catalog: Catalog, query: str, limit: int, agent: str | None) -> list[Found]:
+def _query(catalog: Catalog, query: str, limit: int, agent: str | None, tags: list[str] | None) -> list[Found]:
     who = _WHO if agent else ""
-    params = {"q": query, "agent": agent, "limit": limit}
+    tagged = _TAGGED if tags else ""
+    params = {"q": query, "agent": agent, "limit": limit, "tags": json.dumps(tags or [])}
     rows = catalog.conn.execute(
         f"""SELECT s.id, s.name, s.title, s.updated_at, best.score FROM (
               SELECT rowid >> {POS_BITS} AS sid, min(rank) AS score FROM messages
               WHERE messages MATCH :q {who} GROUP BY sid
-            ) AS best JOIN sessions AS s ON s.id = best.sid AND s.state = 'ok'
+            ) AS best JOIN sessions AS s ON s.id = best.sid AND s.state = 'ok' {tagged}
             ORDER BY round(best.score, 2), s.updated_at DESC LIMIT :limit""",
         params,
     ).fetchall()
