@@ -19,12 +19,17 @@ from swarmchat.session import SessionMeta
 
 
 class AgencyLoader:
-    def __init__(self, console: Console, app: Application[str]) -> None:
+    def __init__(self, console: Console, app: Application[str], after: AgencyLoader | None = None) -> None:
+        """`after`: the loader of the session the REPL left; this build runs in its thread, after
+        its build (agency-swarm's first import must not run in two threads at once)."""
         self.console = console
         self.app = app
         self.binding: BoundAgency | None = None
         self._future: Future[BoundAgency] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
+        self._executor = (
+            after._executor if after else ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
+        )
+        self._abandoned = False
 
     def start(self, meta: SessionMeta, live: LiveSession, spec: str | None) -> None:
         from swarmchat.agency import bind  # light: agency-swarm is imported only inside bind()
@@ -36,9 +41,17 @@ class AgencyLoader:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def abandon(self) -> None:
+        """The REPL moved to another session: whatever this build yields (an agency, or a SPEC that
+        failed) is no longer the REPL's concern; a build under way finishes unseen in its thread, which
+        the next session's loader takes over."""
+        self._abandoned = True
+
     def _bound(self) -> None:
         """The agency is built (or failed): show it in the prompt, or leave with its error."""
         assert self._future is not None
+        if self._abandoned:
+            return
         error = self._future.exception()
         if error is not None:
             if self.app.is_running:

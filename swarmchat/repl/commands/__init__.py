@@ -1,5 +1,5 @@
 """Every slash command, grouped by what it acts on; importing this package registers them all."""
 
-from swarmchat.repl.commands import agency, basic, session
+from swarmchat.repl.commands import agency, basic, session, switching
 
-__all__ = ["agency", "basic", "session"]
+__all__ = ["agency", "basic", "session", "switching"]
