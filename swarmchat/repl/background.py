@@ -26,7 +26,7 @@ class AgencyLoader:
         self.app = app
         self.binding: BoundAgency | None = None
         self._future: Future[BoundAgency] | None = None
-        self._executor = (
+        self._executor: ThreadPoolExecutor = (
             after._executor if after else ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
         )
         self._abandoned = False
