@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import Run, roles
 from fake_openai import FakeOpenAI, Reply
 from terminal import Terminal
 from test_hostile_input import hostile_export
 
+from swarmchat.errors import InvalidName, UsageError
+from swarmchat.lifecycle import retag
+from swarmchat.repl.commands.switching import fork_arguments
+from swarmchat.repl.picker import Row, matching
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import open_store
 
@@ -59,10 +64,12 @@ def in_session(t: Terminal, name: str) -> None:
     t._until(lambda: f" {name} " in toolbar(t), f"the toolbar to name {name}", None)
 
 
-def test_the_picker_filters_and_enter_switches_in_place(term, server: FakeOpenAI, cli: Run) -> None:
+def test_the_picker_filters_and_enter_switches_in_place(term, server: FakeOpenAI, cli: Run, data_dir: Path) -> None:
     make("home", server, "hello")
     make("rome", server, "pasta?", title="Rome trip", tags=["travel"])
     make("budget", server, "spreadsheet", title="Money")
+    (data_dir / "history").mkdir(parents=True)
+    (data_dir / "history" / "rome").write_text("\n# 2026-01-01 00:00:00\n+what about Naples?\n")
     t = term("resume", "home")
     in_session(t, "home")
 
@@ -80,6 +87,10 @@ def test_the_picker_filters_and_enter_switches_in_place(term, server: FakeOpenAI
     t.child.send("\r")
     in_session(t, "rome")
     assert "reply to pasta?" in t.display()  # the last turns shown, as on resume
+    t.child.send("\x1b[A")  # Up recalls rome's input history, not home's
+    on_screen(t, "› what about Naples?")
+    t.child.sendcontrol("c")
+    in_session(t, "rome")
 
     assert cli("tag", "home", "done").returncode == 0  # home's lock was released
     server.push(Reply("Try cacio e pepe."))
@@ -89,6 +100,9 @@ def test_the_picker_filters_and_enter_switches_in_place(term, server: FakeOpenAI
     t.exit()
     assert roles("rome")[-2:] == [("user", "and food?"), ("assistant", "Try cacio e pepe.")]
     assert roles("home") == [("user", "hello"), ("assistant", "reply to hello")]
+    assert "+and food?" in (data_dir / "history" / "rome").read_text()
+    assert "+/sessions" in (data_dir / "history" / "home").read_text()
+    assert "and food?" not in (data_dir / "history" / "home").read_text()
 
 
 def test_a_session_open_elsewhere_is_one_red_line_and_the_repl_stays(term, server: FakeOpenAI) -> None:
@@ -212,3 +226,45 @@ def test_an_imported_spec_is_confirmed_before_switching(term, server: FakeOpenAI
     t._until(lambda: "loading agency" not in toolbar(t), "the confirmed agency to load", None)
     t.exit()
     assert marker.exists() and open_store().read_meta("gift").agency_trusted is True
+
+
+def test_the_filter_matches_every_word_in_name_title_or_tag() -> None:
+    rows = [
+        Row.of(SessionMeta.fresh("rome", title="Rome trip", tags=["travel"])),
+        Row.of(SessionMeta.fresh("budget", title="Money for the trip")),
+        Row.of(SessionMeta.fresh("evil\x1b]0;x", title="\x1b[2Jwiped\u202e")),
+    ]
+    assert [r.name for r in matching(rows, "")] == ["rome", "budget", "evil\x1b]0;x"]
+    assert [r.name for r in matching(rows, "TRIP")] == ["rome", "budget"]
+    assert [r.name for r in matching(rows, "trip #travel")] == ["rome"]
+    assert [r.name for r in matching(rows, "money bud")] == ["budget"]
+    assert matching(rows, "nowhere") == []
+    shown = rows[2]  # what the picker draws of hostile data: no control character reaches the screen
+    assert shown.name == "evil\x1b]0;x"  # picked, the session is named as stored
+    assert shown.shown.isprintable() and shown.title.isprintable() and "\u202e" not in shown.title
+
+
+def test_fork_arguments() -> None:
+    assert fork_arguments("") == (None, None)
+    assert fork_arguments("idea") == ("idea", None)
+    assert fork_arguments("--at 1") == (None, 1)
+    assert fork_arguments("--at -1 idea") == ("idea", -1)
+    assert fork_arguments("idea --at=3") == ("idea", 3)
+    for bad in ("--at", "--at x", "a b", "--what"):
+        with pytest.raises(UsageError):
+            fork_arguments(bad)
+
+
+def test_retag_validates_before_changing_anything() -> None:
+    store = open_store()
+    session = store.open("tagged", create=SessionMeta.fresh("tagged", tags=["Trip"]))
+    try:
+        retag(session, ["trip", "work"])
+        assert session.meta.tags == ["Trip", "work"]  # case aside, an existing tag is kept as it is
+        with pytest.raises(InvalidName):
+            retag(session, ["ok", "bad tag"])
+        assert session.meta.tags == ["Trip", "work"]
+        retag(session, ["TRIP"], remove=True)
+        assert session.meta.tags == ["work"]
+    finally:
+        session.close()

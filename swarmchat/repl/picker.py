@@ -30,17 +30,21 @@ WHEN_CELLS = 9
 @dataclass
 class Row:
     name: str
+    """The session's name, as stored (what a pick returns)."""
+    shown: str
+    """The name as drawn; the title and tags are kept only as drawn."""
     title: str
     tags: list[str]
     when: str
     haystack: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.haystack = " ".join([self.name, self.title, *(f"#{t}" for t in self.tags)]).casefold()
+        self.haystack = " ".join([self.shown, self.title, *(f"#{t}" for t in self.tags)]).casefold()
 
     @classmethod
     def of(cls, meta: SessionMeta) -> Row:
-        return cls(safe_line(meta.name), safe_line(meta.title), [safe_line(t) for t in meta.tags], ago(meta.updated_at))
+        tags = [safe_line(t) for t in meta.tags]
+        return cls(meta.name, safe_line(meta.name), safe_line(meta.title), tags, ago(meta.updated_at))
 
 
 def matching(rows: list[Row], query: str) -> list[Row]:
@@ -124,7 +128,7 @@ class Picker:
             about = fit(f"{row.title}  {tags}".strip(), rest).rstrip()
             if lines:
                 lines.append(("", "\n"))
-            lines.append(("reverse" if mine else "", f"{'›' if mine else ' '} {fit(row.name, NAME_CELLS)} "))
+            lines.append(("reverse" if mine else "", f"{'›' if mine else ' '} {fit(row.shown, NAME_CELLS)} "))
             lines.append(("reverse" if mine else "fg:ansibrightblack", f"{row.when:>{WHEN_CELLS}}  {about}"))
         return lines
 
