@@ -16,14 +16,14 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.layout import HSplit, Layout, Window
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 from prompt_toolkit.layout.dimension import Dimension
+from prompt_toolkit.layout.processors import BeforeInput
 
-from swarmchat.render import ago, fit
+from swarmchat.render import ago, cells, fit
 from swarmchat.safe_text import safe_line
 from swarmchat.session import SessionMeta
 
 SHOWN_ROWS = 10
 """Rows of sessions shown at once (the list scrolls with the selection); fits a 24-line terminal."""
-NAME_CELLS = 22
 WHEN_CELLS = 9
 
 
@@ -74,7 +74,7 @@ class Picker:
                 HSplit(
                     [
                         Window(FormattedTextControl(self._header), height=1),
-                        Window(BufferControl(self.query), height=1),
+                        Window(BufferControl(self.query, input_processors=[BeforeInput("filter › ")]), height=1),
                         Window(FormattedTextControl(self._list), height=height),
                         Window(FormattedTextControl(self._footer), height=1),
                     ]
@@ -119,16 +119,18 @@ class Picker:
             return [("fg:ansibrightblack", "  no session matches" if self.rows else "  no other session yet")]
         width = max(get_app().output.get_size().columns - 1, 40)
         first = min(max(self.selected - SHOWN_ROWS + 1, 0), max(len(self.shown) - SHOWN_ROWS, 0))
+        window = range(first, min(first + SHOWN_ROWS, len(self.shown)))
+        name_cells = min(max(cells(self.shown[index].shown) for index in window), width // 2)
         lines: StyleAndTextTuples = []
-        for index in range(first, min(first + SHOWN_ROWS, len(self.shown))):
+        for index in window:
             row = self.shown[index]
             mine = index == self.selected
-            rest = width - 2 - NAME_CELLS - WHEN_CELLS - 2
+            rest = width - 2 - name_cells - 1 - WHEN_CELLS - 2
             tags = " ".join(f"#{t}" for t in row.tags)
-            about = fit(f"{row.title}  {tags}".strip(), rest).rstrip()
+            about = fit(f"{tags}  {row.title}".strip(), rest).rstrip()
             if lines:
                 lines.append(("", "\n"))
-            lines.append(("reverse" if mine else "", f"{'›' if mine else ' '} {fit(row.shown, NAME_CELLS)} "))
+            lines.append(("reverse" if mine else "", f"{'›' if mine else ' '} {fit(row.shown, name_cells)} "))
             lines.append(("reverse" if mine else "fg:ansibrightblack", f"{row.when:>{WHEN_CELLS}}  {about}"))
         return lines
 
