@@ -4,6 +4,7 @@ pseudo-terminal against the real agency-swarm stack and the scripted server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ def test_the_picker_filters_and_enter_switches_in_place(term, server: FakeOpenAI
     assert "and food?" not in (data_dir / "history" / "home").read_text()
 
 
-def test_a_session_open_elsewhere_is_one_red_line_and_the_repl_stays(term, server: FakeOpenAI) -> None:
+def test_a_session_open_elsewhere_is_one_red_line_and_the_repl_stays(term, server: FakeOpenAI, store_url: str) -> None:
     make("home", server, "hello")
     make("busy", server, "working")
     held = open_store().open("busy")  # another process's lock, as far as the REPL can tell
@@ -166,7 +167,7 @@ def test_new_and_resume_with_completion(term, server: FakeOpenAI) -> None:
     assert server.last.user_texts() == ["hello", "and now?"]
 
 
-def test_fork_at_a_turn_continues_in_the_fork(term, server: FakeOpenAI) -> None:
+def test_fork_at_a_turn_continues_in_the_fork(term, server: FakeOpenAI, store_url: str) -> None:
     make("base", server, "one", "two", "three")
     t = term("resume", "base")
     in_session(t, "base")
@@ -182,6 +183,17 @@ def test_fork_at_a_turn_continues_in_the_fork(term, server: FakeOpenAI) -> None:
     assert server.last.user_texts() == ["one", "what if?"]  # the fork's history, cut at turn 1
     assert roles("base-fork")[-2:] == [("user", "what if?"), ("assistant", "branching")]
     assert len(roles("base")) == 6  # the source is untouched
+
+    t = term("resume", "base-fork")
+    in_session(t, "base-fork")
+    t.line("/new")  # a fresh generated name
+    t.expect(" — new session")
+    fresh = re.findall(r"(\S+) — new session", t.text)[-1]
+    assert fresh not in ("base", "base-fork")
+    t.line("/fork")  # nothing stored yet: nothing to fork, and the REPL stays
+    t.expect("error: nothing to fork yet")
+    in_session(t, fresh)
+    t.exit()
 
 
 def test_tag_adds_removes_and_shows(term, server: FakeOpenAI, cli: Run) -> None:
