@@ -19,16 +19,12 @@ from swarmchat.session import SessionMeta
 
 
 class AgencyLoader:
-    def __init__(self, console: Console, app: Application[str], after: AgencyLoader | None = None) -> None:
-        """`after`: the loader of the session the REPL left; this build runs in its thread, after
-        its build (agency-swarm's first import must not run in two threads at once)."""
+    def __init__(self, console: Console, app: Application[str]) -> None:
         self.console = console
         self.app = app
         self.binding: BoundAgency | None = None
         self._future: Future[BoundAgency] | None = None
-        self._executor: ThreadPoolExecutor = (
-            after._executor if after else ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
-        )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
         self._abandoned = False
 
     def start(self, meta: SessionMeta, live: LiveSession, spec: str | None) -> None:
@@ -42,10 +38,18 @@ class AgencyLoader:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def abandon(self) -> None:
-        """The REPL moved to another session: whatever this build yields (an agency, or a SPEC that
-        failed) is no longer the REPL's concern; a build under way finishes unseen in its thread, which
-        the next session's loader takes over."""
+        """The REPL moved to another session (after `settled`): what this loader built is no longer
+        the REPL's concern."""
         self._abandoned = True
+        self.shutdown()
+
+    async def settled(self) -> None:
+        """Wait until a build under way has ended, whatever its outcome: building, the agency may
+        still write to its session's meta, so that session is closed (its lock freed) only after."""
+        if self._future is None or self._future.done():
+            return
+        with self.console.status("[dim]finishing the agency being built…[/dim]", spinner="dots"):
+            await asyncio.wait([asyncio.wrap_future(self._future)])
 
     def _bound(self) -> None:
         """The agency is built (or failed): show it in the prompt, or leave with its error."""

@@ -108,8 +108,8 @@ class Repl:
             self.console.print(say((self.meta.name, "bold"), (" — new session. /help for commands.", "dim")))
 
     def adopt(self, session: OpenSession) -> None:
-        """Continue in `session` (open, its lock ours; the caller closed the old one): its own
-        LiveSession (the old agency, still building or not, keeps saving nowhere but the old one),
+        """Continue in `session` (open, its lock ours; the caller let the old agency's build end and
+        closed the old session): its own LiveSession (the old agency is dropped with the old one),
         its input history, and its agency built in the background as at start-up, from its SPEC."""
         self.loader.abandon()
         self.live = LiveSession(session)
@@ -117,7 +117,7 @@ class Repl:
         self.usage = Usage()
         self._history_broken = False
         screen.use_history(self.prompt, screen.input_history(session.meta.name, self.history_failed))
-        self.loader = AgencyLoader(self.console, self.prompt.app, after=self.loader)
+        self.loader = AgencyLoader(self.console, self.prompt.app)
         self.loader.start(self.meta, self.live, None)
 
     # the loop --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ async def switch_to(repl: Repl, name: str, *, create: SessionMeta | None = None)
     session = repl.store.open(name, create=create)  # SessionLocked / SessionNotFound: nothing changed
     try:
         await confirm_agency(repl, session)
+        await repl.loader.settled()
     except BaseException:
         with contextlib.suppress(Exception):
             session.close()
