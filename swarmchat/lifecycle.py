@@ -14,7 +14,7 @@ from swarmchat.errors import CorruptSession, InvalidName, UsageError
 from swarmchat.names import generate_name, validate_name
 from swarmchat.safe_text import json_dumps
 from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
-from swarmchat.store import Listed, SessionStore
+from swarmchat.store import Listed, OpenSession, SessionStore
 from swarmchat.transcript import chronological, is_user_turn
 
 EXPORT_FORMAT = "swarmchat-session"
@@ -38,6 +38,15 @@ def fork(store: SessionStore, source: str, new: str, at: int | None = None) -> S
         copy.input_tokens = copy.output_tokens = 0
     store.write_new(copy, items)
     return copy
+
+
+def fork_name(store: SessionStore, source: str) -> str:
+    """A free name for a copy of `source`: `source-fork`, else `source-fork-2`, `-3`..."""
+    taken = set(store.names())
+    candidate, number = f"{source}-fork", 2
+    while candidate in taken:
+        candidate, number = f"{source}-fork-{number}", number + 1
+    return candidate
 
 
 def cut_at_turn(name: str, items: list[Item], at: int) -> list[Item]:
@@ -74,18 +83,25 @@ def tag(store: SessionStore, name: str, tags: Iterable[str], *, remove: bool = F
     wanted = [validate_tag(t) for t in tags]
     session = store.open(name)
     try:
-        kept = {t.casefold(): t for t in session.meta.tags}
-        for one in wanted:
-            if remove:
-                kept.pop(one.casefold(), None)
-            else:
-                kept.setdefault(one.casefold(), one)
-        changed = sorted(kept.values(), key=lambda t: (t.casefold(), t))
-        if changed != session.meta.tags:
-            session.update_meta(tags=changed)
+        retag(session, wanted, remove=remove)
         return session.meta
     finally:
         session.close()
+
+
+def retag(session: OpenSession, tags: Iterable[str], *, remove: bool = False) -> None:
+    """Add (or remove) tags on a session open under our lock (`tag`, and /tag on the REPL's own
+    session); tags are validated first, so a bad one changes nothing."""
+    wanted = [validate_tag(t) for t in tags]
+    kept = {t.casefold(): t for t in session.meta.tags}
+    for one in wanted:
+        if remove:
+            kept.pop(one.casefold(), None)
+        else:
+            kept.setdefault(one.casefold(), one)
+    changed = sorted(kept.values(), key=lambda t: (t.casefold(), t))
+    if changed != session.meta.tags:
+        session.update_meta(tags=changed)
 
 
 def has_tags(meta: SessionMeta, wanted: Iterable[str]) -> bool:

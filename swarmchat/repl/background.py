@@ -25,6 +25,7 @@ class AgencyLoader:
         self.binding: BoundAgency | None = None
         self._future: Future[BoundAgency] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarmchat-agency")
+        self._abandoned = False
 
     def start(self, meta: SessionMeta, live: LiveSession, spec: str | None) -> None:
         from swarmchat.agency import bind  # light: agency-swarm is imported only inside bind()
@@ -36,9 +37,25 @@ class AgencyLoader:
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def abandon(self) -> None:
+        """The REPL moved to another session (after `settled`): what this loader built is no longer
+        the REPL's concern."""
+        self._abandoned = True
+        self.shutdown()
+
+    async def settled(self) -> None:
+        """Wait until a build under way has ended, whatever its outcome: building, the agency may
+        still write to its session's meta, so that session is closed (its lock freed) only after."""
+        if self._future is None or self._future.done():
+            return
+        with self.console.status("[dim]finishing the agency being built…[/dim]", spinner="dots"):
+            await asyncio.wait([asyncio.wrap_future(self._future)])
+
     def _bound(self) -> None:
         """The agency is built (or failed): show it in the prompt, or leave with its error."""
         assert self._future is not None
+        if self._abandoned:
+            return
         error = self._future.exception()
         if error is not None:
             if self.app.is_running:

@@ -115,6 +115,19 @@ class Repl:
         else:
             self.console.print(say((self.meta.name, "bold"), (" — new session. /help for commands.", "dim")))
 
+    def adopt(self, session: OpenSession) -> None:
+        """Continue in `session` (open, its lock ours; the caller let the old agency's build end and
+        closed the old session): its own LiveSession (the old agency is dropped with the old one),
+        its input history, and its agency built in the background as at start-up, from its SPEC."""
+        self.loader.abandon()
+        self.live = LiveSession(session)
+        self.agency_spec = None  # a --agency given at start-up was the old session's (stored in its meta)
+        self.usage = Usage()
+        self._history_broken = False
+        screen.use_history(self.prompt, screen.input_history(session.meta.name, self.history_failed))
+        self.loader = AgencyLoader(self.console, self.prompt.app)
+        self.loader.start(self.meta, self.live, None)
+
     # the loop --------------------------------------------------------------------------------
     async def run(self) -> None:
         self.greet()

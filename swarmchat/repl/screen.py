@@ -59,6 +59,14 @@ def move_history(old: str, new: str, failed: Callable[[OSError], None]) -> Histo
     return input_history(new, failed)
 
 
+def use_history(prompt: PromptSession[str], history: History) -> None:
+    """Recall and record lines in `history` from the next prompt on (the prompt's input buffer holds
+    its own reference, and the lines it loaded from the old one)."""
+    prompt.history = history
+    prompt.default_buffer.history = history
+    prompt.default_buffer.reset()
+
+
 def key_bindings() -> KeyBindings:
     keys = KeyBindings()
 

@@ -85,7 +85,7 @@ async def rename(repl: Repl, arg: str) -> None:
         live.switch(store.open(old) if existed else store.open(old, create=replace(meta, name=old)))
         raise
     live.switch(renamed)
-    repl.prompt.history = screen.move_history(old, new, repl.history_failed)
+    screen.use_history(repl.prompt, screen.move_history(old, new, repl.history_failed))
     repl.console.print(say(("renamed ", "dim"), old, (" → ", "dim"), (new, "bold")))
 
 
@@ -142,3 +142,20 @@ async def drop_last_turn(repl: Repl) -> Item | None:
     asked = items[start]
     binding.set_items(items[:start])
     return asked
+
+
+@command("tag", "[TAG...] [--remove]", "tag this session (list --tag finds it); alone: show its tags")
+async def tag(repl: Repl, arg: str) -> None:
+    from swarmchat.lifecycle import retag
+
+    words = arg.split()
+    remove = any(word in ("--remove", "-r") for word in words)
+    tags = [word for word in words if word not in ("--remove", "-r")]
+    if tags:
+        retag(repl.live.session, tags, remove=remove)
+    elif remove:
+        error_line(repl.console, "give the tags to remove: /tag TAG... --remove")
+        return
+    shown = " ".join(f"#{t}" for t in repl.meta.tags)
+    later = "" if repl.store.exists(repl.meta.name) else "  (stored with the session's first message)"
+    repl.console.print(say((repl.meta.name, "bold"), ": ", shown or ("no tags", "dim"), (later, "dim")))
