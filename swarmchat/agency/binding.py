@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,7 +14,7 @@ from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
 from swarmchat.agency.stream import TurnTracker, usage
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.events import INTERRUPTED, Event, TurnDone
+from swarmchat.events import Event, TurnDone
 from swarmchat.session import Item, SessionMeta
 
 
@@ -101,25 +100,9 @@ class Binding:
 
     def _keep_partial(self, tracker: TurnTracker) -> None:
         """agency-swarm drops a cancelled reply; store what was shown, marked as interrupted."""
-        partial = tracker.reply_text()
-        text = f"{partial}\n\n{INTERRUPTED}" if partial else INTERRUPTED
-        items = self.live_items()
-        if items and items[-1].get("role") == "assistant" and items[-1].get("callerAgent") is None:
-            return  # the reply was stored before the cancel landed
-        stamp = int(time.time() * 1_000_000)
-        self.agency.thread_manager.add_message(
-            {
-                "id": f"msg_interrupted_{stamp}",
-                "type": "message",
-                "role": "assistant",
-                "status": "incomplete",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-                "agent": tracker.reply_agent,
-                "callerAgent": None,
-                "timestamp": stamp,
-                "message_origin": "swarmchat_interrupted",
-            }
-        )
+        kept = tracker.interrupted_reply(self.live_items())
+        if kept is not None:
+            self.agency.thread_manager.add_message(kept)
 
 
 def _satisfies_the_seam(binding: Binding) -> BoundAgency:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from swarmchat.events import Delegation, Event, Handoff, MessageDone, TextDelta, ToolCall, ToolOutput
+from swarmchat.events import INTERRUPTED, Delegation, Event, Handoff, MessageDone, TextDelta, ToolCall, ToolOutput
+from swarmchat.session import Item
 
 
 class TurnTracker:
@@ -17,6 +19,27 @@ class TurnTracker:
         self._current: list[str] = []
         self._delegations: dict[str, str] = {}  # call id -> the agent asked
         self.error: str | None = None  # what agency-swarm reported instead of raising (its text only)
+
+    def interrupted_reply(self, items: list[Item]) -> Item | None:
+        """The reply the user stopped, as it was shown, marked as interrupted: the item to store after
+        `items` so the history never ends in two user messages in a row; None if the reply was stored
+        before the stop landed."""
+        if items and items[-1].get("role") == "assistant" and items[-1].get("callerAgent") is None:
+            return None
+        partial = self.reply_text()
+        text = f"{partial}\n\n{INTERRUPTED}" if partial else INTERRUPTED
+        stamp = int(time.time() * 1_000_000)
+        return {
+            "id": f"msg_interrupted_{stamp}",
+            "type": "message",
+            "role": "assistant",
+            "status": "incomplete",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+            "agent": self.reply_agent,
+            "callerAgent": None,
+            "timestamp": stamp,
+            "message_origin": "swarmchat_interrupted",
+        }
 
     def reply_text(self) -> str:
         return "\n\n".join(t for t in [*self._texts, "".join(self._current)] if t)

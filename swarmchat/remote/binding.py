@@ -17,7 +17,7 @@ from typing import Any
 from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import LiveSession, Message
 from swarmchat.errors import RemoteAgencyError, SwarmchatError
-from swarmchat.events import INTERRUPTED, Event, TurnDone, TurnError
+from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.remote.client import AgencyClient, AgencyUrl, parse_url
 from swarmchat.session import Item, SessionMeta
 
@@ -256,25 +256,8 @@ def _user_items(message: Message, agent: str) -> list[Item]:
 def _with_partial(items: list[Item], tracker: TurnTracker) -> list[Item]:
     """The same rule as a local turn: what was shown of the reply is kept, marked as interrupted, so
     the history never ends in two user messages in a row."""
-    if not items or (items[-1].get("role") == "assistant" and items[-1].get("callerAgent") is None):
-        return items
-    partial = tracker.reply_text()
-    text = f"{partial}\n\n{INTERRUPTED}" if partial else INTERRUPTED
-    stamp = int(time.time() * 1_000_000)
-    return [
-        *items,
-        {
-            "id": f"msg_interrupted_{stamp}",
-            "type": "message",
-            "role": "assistant",
-            "status": "incomplete",
-            "content": [{"type": "output_text", "text": text, "annotations": []}],
-            "agent": tracker.reply_agent,
-            "callerAgent": None,
-            "timestamp": stamp,
-            "message_origin": "swarmchat_interrupted",
-        },
-    ]
+    kept = tracker.interrupted_reply(items) if items else None
+    return items if kept is None else [*items, kept]
 
 
 def bind(meta: SessionMeta, live: LiveSession, spec: str) -> RemoteBinding:
