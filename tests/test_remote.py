@@ -13,34 +13,13 @@ import subprocess
 import sys
 import time
 
-import pytest
 from agency_server import ASSISTANT, AgencyServer, StartServer
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, one_error_line, roles
 from fake_openai import FakeOpenAI, Reply, send_message
-from terminal import Terminal
 
 from swarmchat.remote.client import parse_url
 from swarmchat.session import item_text
 from swarmchat.store import open_store
-
-
-def roles(name: str) -> list[tuple[str, str]]:
-    items = open_store().read(name)[1]
-    return [(str(i.get("role")), item_text(i)) for i in items if i.get("callerAgent") is None and i.get("role")]
-
-
-@pytest.fixture
-def term() -> object:
-    opened: list[Terminal] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
-        terminal = Terminal(*args, env=env)
-        opened.append(terminal)
-        return terminal
-
-    yield start
-    for terminal in opened:
-        terminal.close()
 
 
 def test_new_and_resume_talk_to_the_served_agency_with_the_stored_history(
