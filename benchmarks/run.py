@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -531,40 +530,17 @@ def full_rewrite_costs(folder: Path, rounds: int) -> dict[int, float]:
     return {n: median(v) for n, v in times.items()}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def redis_server(workdir: Path) -> Iterator[str]:
-    import redis
+    """The test suite's real redis-server on a free loopback port (tests/redis_server.py), stopped after."""
+    from redis_server import RedisServer
 
     workdir.mkdir()
-    port = free_port()
-    binary = shutil.which("redis-server") or "redis-server"
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen([*args, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = RedisServer(workdir)
     try:
-        client = redis.Redis(port=port)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise BenchError(f"redis-server did not start on port {port}") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 # --- the REPL's prompt ------------------------------------------------------------------------------
@@ -724,17 +700,7 @@ async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list
             return first, time.perf_counter() - start
 
         async def bare_loop(text: str) -> tuple[float, float]:
-            start = time.perf_counter()
-            first = None
-            stream = bare.get_response_stream(text)
-            async for event in stream:
-                data = getattr(event, "data", None)
-                if first is None and getattr(data, "type", None) == "response.output_text.delta":
-                    first = time.perf_counter() - start
-            await stream.wait_final_result()
-            if first is None:
-                raise BenchError("the bare agency streamed no text")
-            return first, time.perf_counter() - start
+            return await _bare_times(bare, text)
 
         runners = {"swarmchat": through_swarmchat, "bare": bare_loop}
         first: dict[str, list[float]] = {k: [] for k in runners}
@@ -870,6 +836,11 @@ async def _swarmchat_first(binding: Any, text: str) -> float:
 
 async def _bare_first(agency: Any, text: str) -> float:
     """Seconds from `get_response_stream` to its first output text delta (the turn is run to its end)."""
+    return (await _bare_times(agency, text))[0]
+
+
+async def _bare_times(agency: Any, text: str) -> tuple[float, float]:
+    """Seconds from `get_response_stream` to its first output text delta, and to the end of the turn."""
     start = time.perf_counter()
     first = None
     stream = agency.get_response_stream(text)
@@ -880,7 +851,7 @@ async def _bare_first(agency: Any, text: str) -> float:
     await stream.wait_final_result()
     if first is None:
         raise BenchError("the bare agency streamed no text")
-    return first
+    return first, time.perf_counter() - start
 
 
 # --- output -------------------------------------------------------------------------------------------
