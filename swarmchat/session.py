@@ -41,6 +41,10 @@ class SessionMeta:
     reported_missing: list[str] = field(default_factory=list)
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
+    # the same, per agent (each agent's own model calls, delegations included; the totals are their sum):
+    # {agent: {"input_tokens": n, "output_tokens": n, "requests": n}}
+    usage_by_agent: dict[str, dict[str, int]] = field(default_factory=dict)
+    show_thinking: bool = True  # the REPL shows reasoning summaries (/thinking toggles it)
     tags: list[str] = field(default_factory=list)  # sorted, unique without case, each valid as a name (lifecycle.tag)
     # False for an imported session whose agency SPEC the user has not confirmed yet: importing a
     # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
@@ -79,9 +83,27 @@ class SessionMeta:
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("field 'tags' is not a list of strings")
-        if not isinstance(data.get("agency_trusted", True), bool):
-            raise ValueError("field 'agency_trusted' is not true or false")
+        for flag in ("agency_trusted", "show_thinking"):
+            if not isinstance(data.get(flag, True), bool):
+                raise ValueError(f"field '{flag}' is not true or false")
+        if not _usage_table(data.get("usage_by_agent", {})):
+            raise ValueError("field 'usage_by_agent' is not a table of agent names to token counts")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "requests")
+
+
+def _usage_table(value: object) -> bool:
+    """{agent: {input_tokens, output_tokens, requests}}, each count a non-negative integer."""
+    if not isinstance(value, dict):
+        return False
+    for agent, counts in value.items():
+        if not isinstance(agent, str) or not isinstance(counts, dict) or set(counts) - set(USAGE_KEYS):
+            return False
+        if not all(type(n) is int and n >= 0 for n in counts.values()):
+            return False
+    return True
 
 
 def title_from(text: str) -> str:

@@ -13,7 +13,7 @@ from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.errors import classify
 from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
-from swarmchat.agency.stream import TurnTracker, usage
+from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.events import Event, TurnDone
 from swarmchat.session import Item, SessionMeta
@@ -89,16 +89,14 @@ class Binding:
                 # reported as text only; the run's own exception, when it has one, says more
                 yield classify(getattr(result, "run_loop_exception", None), tracker.error)
                 return
-            tokens = usage(result)
-            meta = session.meta  # stored with the turn (end_turn)
-            meta.input_tokens += tokens[0]
-            meta.output_tokens += tokens[1]
+            tokens = tracker.tokens
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
         except (asyncio.CancelledError, GeneratorExit):
             stream.cancel(mode="immediate")
             self._keep_partial(tracker)
             raise
         finally:
+            book_usage(session.meta, tracker.usage)  # stored with the turn (end_turn)
             session.end_turn(self.live_items())
 
     def _keep_partial(self, tracker: TurnTracker) -> None:
@@ -122,6 +120,17 @@ class Binding:
                 "message_origin": "swarmchat_interrupted",
             }
         )
+
+
+def book_usage(meta: SessionMeta, spent: dict[str, dict[str, int]]) -> None:
+    """Add a turn's model calls to the session, per agent and in total (the totals stay the per-agent
+    sum). Calls that finished count even when the turn then failed or was stopped: they were billed."""
+    for agent, counts in spent.items():
+        kept = meta.usage_by_agent.setdefault(agent, {"input_tokens": 0, "output_tokens": 0, "requests": 0})
+        for key, value in counts.items():
+            kept[key] = kept.get(key, 0) + value
+        meta.input_tokens += counts["input_tokens"]
+        meta.output_tokens += counts["output_tokens"]
 
 
 def _satisfies_the_seam(binding: Binding) -> BoundAgency:
