@@ -56,6 +56,17 @@ class SessionMeta:
         stamp = now_iso()
         return cls(name=name, created_at=stamp, updated_at=stamp, **settings)
 
+    def book_usage(self, spent: dict[str, dict[str, int]]) -> None:
+        """Add a turn's model calls ({agent: {input_tokens, output_tokens, requests}}), per agent and in
+        total, so the totals stay the per-agent sum. A binding calls it for the calls that finished, even
+        when the turn then failed or was stopped: those were billed."""
+        for agent, counts in spent.items():
+            kept = self.usage_by_agent.setdefault(agent, dict.fromkeys(USAGE_KEYS, 0))
+            for key in USAGE_KEYS:
+                kept[key] = kept.get(key, 0) + counts.get(key, 0)
+            self.input_tokens += counts.get("input_tokens", 0)
+            self.output_tokens += counts.get("output_tokens", 0)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -96,7 +96,7 @@ class Binding:
             self._keep_partial(tracker)
             raise
         finally:
-            book_usage(session.meta, tracker.usage)  # stored with the turn (end_turn)
+            session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
             session.end_turn(self.live_items())
 
     def _keep_partial(self, tracker: TurnTracker) -> None:
@@ -120,17 +120,6 @@ class Binding:
                 "message_origin": "swarmchat_interrupted",
             }
         )
-
-
-def book_usage(meta: SessionMeta, spent: dict[str, dict[str, int]]) -> None:
-    """Add a turn's model calls to the session, per agent and in total (the totals stay the per-agent
-    sum). Calls that finished count even when the turn then failed or was stopped: they were billed."""
-    for agent, counts in spent.items():
-        kept = meta.usage_by_agent.setdefault(agent, {"input_tokens": 0, "output_tokens": 0, "requests": 0})
-        for key, value in counts.items():
-            kept[key] = kept.get(key, 0) + value
-        meta.input_tokens += counts["input_tokens"]
-        meta.output_tokens += counts["output_tokens"]
 
 
 def _satisfies_the_seam(binding: Binding) -> BoundAgency:
