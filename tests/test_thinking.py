@@ -85,7 +85,10 @@ def test_summaries_show_dimmed_hide_after_slash_thinking_and_the_setting_survive
     t.expect("Definitely 42.")
     t.prompt()
     assert "Towels counted thrice" not in t.raw[resumed_at:]  # still hidden after resume
-    t.line("/thinking")
+    t.line("/thinking maybe")
+    t.expect("error: '/thinking maybe': give on, off, or nothing to toggle")
+    t.prompt()
+    t.line("/thinking on")
     t.expect("reasoning summaries are shown")
     t.prompt()
     server.push(Reply("Yes, 42.", reasoning=["Final towel audit."], delay=0.02))

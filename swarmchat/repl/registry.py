@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from swarmchat.safe_text import text_line
+
 if TYPE_CHECKING:
     from swarmchat.repl.loop import Repl
 
@@ -84,7 +86,8 @@ def show_help(console: Console) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     for entry in all_commands():
         also = ", ".join(f"/{alias}" for alias in entry.aliases)
-        table.add_row(entry.usage, entry.help + (f" (also {also})" if also else ""))
+        # plain text: an argument such as [on|off] is not rich markup
+        table.add_row(text_line(entry.usage), text_line(entry.help + (f" (also {also})" if also else "")))
     for keys, what in KEYS:
         table.add_row(keys, what)
     console.print(table)

@@ -73,9 +73,12 @@ async def status(repl: Repl, arg: str) -> None:
         repl.console.print(agent_table(spent, models))
 
 
-@command("thinking", "", "show or hide reasoning summaries (the setting is kept with the session)")
+@command("thinking", "[on|off]", "show or hide reasoning summaries (the setting is kept with the session)")
 async def thinking(repl: Repl, arg: str) -> None:
-    shown = not repl.meta.show_thinking
+    if arg.lower() not in ("", "on", "off"):
+        error_line(repl.console, f"'/thinking {arg}': give on, off, or nothing to toggle")
+        return
+    shown = arg.lower() == "on" if arg else not repl.meta.show_thinking
     repl.live.session.update_meta(show_thinking=shown)
     if shown:
         repl.console.print(say(("reasoning summaries are shown, dimmed", "dim")))
