@@ -253,6 +253,7 @@ class Repl:
         from swarmchat.repl.commands.agency import compact_now
 
         if not await self.confirm("compact now and send again? [y/N] "):
+            self.console.print(say(("nothing changed; /compact (or a new session) before you send again", "dim")))
             return
         items = binding.live_items()
         if len(items) > before:
