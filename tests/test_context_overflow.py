@@ -81,3 +81,19 @@ def test_the_toolbar_warns_when_the_context_is_nearly_full(term, server: FakeOpe
     toolbar = t.on_screen("house-model-7  ·").splitlines()[-1]
     assert "220,020 tokens" in toolbar and "context" not in toolbar
     t.exit()
+
+
+def test_declining_the_offer_changes_nothing_but_the_kept_message(term, server: FakeOpenAI) -> None:
+    original = long_session("full", server)
+    server.max_input_items = 6
+    t = term("resume", "full")
+    t.prompt()
+    t.line("Where were we?")
+    t.expect("compact now and send again? [y/N]")
+    t.line("n")
+    t.expect("nothing changed")
+    t.prompt()
+    t.exit()
+    assert not open_store().exists("full-full")  # no compaction happened
+    assert stored("full")[: len(original)] == original
+    assert [text for role, text in roles("full") if role == "user"][-1] == "Where were we?"  # kept, as any failure
