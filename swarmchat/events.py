@@ -21,6 +21,26 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """A model is reasoning before it answers. `text` is a piece of the reasoning summary where the API
+    streams one ("" when it only says that it reasons: the screen shows that it is thinking)."""
+
+    agent: str
+    text: str
+    caller: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one model call of `agent` consumed (delegated agents' calls included, each under its own
+    name). A turn's totals are the sum of its Usage events."""
+
+    agent: str
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
 class MessageDone:
     """An agent finished one message (the text streamed since the last MessageDone)."""
 
@@ -77,9 +97,9 @@ class TurnError:
 class TurnDone:
     text: str  # the user-facing reply text of the turn
     agent: str  # the agent that gave it
-    input_tokens: int
+    input_tokens: int  # every model call of the turn, delegations included (the sum of its Usage events)
     output_tokens: int
     interrupted: bool = False
 
 
-Event = TextDelta | MessageDone | Delegation | ToolCall | ToolOutput | Handoff | TurnError | TurnDone
+Event = TextDelta | Thinking | Usage | MessageDone | Delegation | ToolCall | ToolOutput | Handoff | TurnError | TurnDone

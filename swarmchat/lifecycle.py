@@ -36,6 +36,7 @@ def fork(store: SessionStore, source: str, new: str, at: int | None = None) -> S
     if at is not None:
         items = cut_at_turn(meta.name, items, at)
         copy.input_tokens = copy.output_tokens = 0
+        copy.usage_by_agent = {}
     store.write_new(copy, items)
     return copy
 

@@ -41,6 +41,10 @@ class SessionMeta:
     reported_missing: list[str] = field(default_factory=list)
     input_tokens: int = 0  # used by every turn so far, as the model API reported them
     output_tokens: int = 0
+    # the same, per agent (each agent's own model calls, delegations included; the totals are their sum):
+    # {agent: {"input_tokens": n, "output_tokens": n, "requests": n}}
+    usage_by_agent: dict[str, dict[str, int]] = field(default_factory=dict)
+    show_thinking: bool = True  # the REPL shows reasoning summaries (/thinking toggles it)
     tags: list[str] = field(default_factory=list)  # sorted, unique without case, each valid as a name (lifecycle.tag)
     # False for an imported session whose agency SPEC the user has not confirmed yet: importing a
     # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
@@ -52,6 +56,17 @@ class SessionMeta:
     def fresh(cls, name: str, **settings: Any) -> SessionMeta:
         stamp = now_iso()
         return cls(name=name, created_at=stamp, updated_at=stamp, **settings)
+
+    def book_usage(self, spent: dict[str, dict[str, int]]) -> None:
+        """Add a turn's model calls ({agent: {input_tokens, output_tokens, requests}}), per agent and in
+        total, so the totals stay the per-agent sum. A binding calls it for the calls that finished, even
+        when the turn then failed or was stopped: those were billed."""
+        for agent, counts in spent.items():
+            kept = self.usage_by_agent.setdefault(agent, dict.fromkeys(USAGE_KEYS, 0))
+            for key in USAGE_KEYS:
+                kept[key] = kept.get(key, 0) + counts.get(key, 0)
+            self.input_tokens += counts.get("input_tokens", 0)
+            self.output_tokens += counts.get("output_tokens", 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,9 +95,27 @@ class SessionMeta:
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("field 'tags' is not a list of strings")
-        if not isinstance(data.get("agency_trusted", True), bool):
-            raise ValueError("field 'agency_trusted' is not true or false")
+        for flag in ("agency_trusted", "show_thinking"):
+            if not isinstance(data.get(flag, True), bool):
+                raise ValueError(f"field '{flag}' is not true or false")
+        if not _usage_table(data.get("usage_by_agent", {})):
+            raise ValueError("field 'usage_by_agent' is not a table of agent names to token counts")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "requests")
+
+
+def _usage_table(value: object) -> bool:
+    """{agent: {input_tokens, output_tokens, requests}}, each count a non-negative integer."""
+    if not isinstance(value, dict):
+        return False
+    for agent, counts in value.items():
+        if not isinstance(agent, str) or not isinstance(counts, dict) or set(counts) - set(USAGE_KEYS):
+            return False
+        if not all(type(n) is int and n >= 0 for n in counts.values()):
+            return False
+    return True
 
 
 def title_from(text: str) -> str:

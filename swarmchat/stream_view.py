@@ -7,7 +7,7 @@ past the screen.
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
@@ -18,12 +18,16 @@ from swarmchat.events import (
     Handoff,
     MessageDone,
     TextDelta,
+    Thinking,
     ToolCall,
     ToolOutput,
     TurnDone,
     TurnError,
 )
-from swarmchat.safe_text import safe_markdown, text_line
+from swarmchat.safe_text import safe_markdown, text_block, text_line
+
+THINKING = "thinking…"
+
 
 # Every text these functions print comes from a model, a tool, a session or a server: each is made
 # safe here (safe_text) and none is read as rich markup.
@@ -70,16 +74,22 @@ def split_settled(text: str) -> tuple[str, str]:
 class TurnView:
     """Renders one turn; call `show(event)` for each event and `close()` at the end (or on cancel)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, show_thinking: bool = True) -> None:
         self.console = console
+        self.show_thinking = show_thinking
+        self.thinking: str | None = None  # the reasoning summary so far, while the speaker reasons
         self.speaker: str | None = None
         self.buffer = ""
         self.live: Live | None = None
         self.done: TurnDone | None = None
         self.failed = False
+        self.error: TurnError | None = None
 
     def show(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
+        if isinstance(event, Thinking):
+            if event.caller is None:
+                self._think(event.agent, event.text)
+        elif isinstance(event, TextDelta):
             if event.caller is None:
                 self._text(event.agent, event.text)
         elif isinstance(event, MessageDone):
@@ -101,18 +111,51 @@ class TurnView:
             self._settle_all()
             error_line(self.console, event.message)
             self.failed = True
+            self.error = event
         elif isinstance(event, TurnDone):
             self.done = event
             if self.speaker is None and event.text:  # a reply that was not streamed
                 self._text(event.agent, event.text)
 
-    def _text(self, agent: str, delta: str) -> None:
+    def _speaker(self, agent: str) -> None:
         if agent != self.speaker:
             self._settle_all()
             if self.speaker is not None:
                 self.console.print()
             agent_header(self.console, agent)
             self.speaker = agent
+
+    def _think(self, agent: str, delta: str) -> None:
+        """ "thinking…" under the agent's header while it reasons (drawn over when the answer comes), and
+        the reasoning summary dimmed beneath it where the API streams one (unless hidden: /thinking)."""
+        self._speaker(agent)
+        if self.thinking is None:
+            self._settle_all()
+            self.thinking = ""
+        self.thinking += delta
+        shown = self.thinking.strip() if self.show_thinking else ""
+        region = (
+            Group(text_line(THINKING, "dim italic"), text_block(shown, "dim"))
+            if shown
+            else text_line(THINKING, "dim italic")
+        )
+        if self.live is None:
+            self.live = Live(console=self.console, refresh_per_second=12, transient=True)
+            self.live.start()
+        self.live.update(region)
+
+    def _end_thinking(self) -> None:
+        """The reasoning is over: the summary stays on screen, dimmed; "thinking…" goes."""
+        if self.thinking is None:
+            return
+        summary, self.thinking = self.thinking.strip(), None
+        self._stop_live()
+        if self.show_thinking and summary:
+            self.console.print(text_block(summary, "dim"))
+
+    def _text(self, agent: str, delta: str) -> None:
+        self._speaker(agent)
+        self._end_thinking()
         self.buffer += delta
         settled, rest = split_settled(self.buffer)
         if settled:
@@ -131,6 +174,7 @@ class TurnView:
             self.live = None
 
     def _settle_all(self) -> None:
+        self._end_thinking()
         self._stop_live()
         if self.buffer.strip():
             self.console.print(safe_markdown(self.buffer))

@@ -3,7 +3,9 @@
 It speaks the Responses API (JSON and SSE streaming, text and function calls) and Chat Completions
 (JSON and streaming with tool calls), records every request body, and plays a script of replies in
 order; with the script empty it answers "echo: <last user text>". Replies can fail (any HTTP status),
-hang, stream slowly, or cut the connection mid-stream, so fault handling is tested for real.
+hang, stream slowly, or cut the connection mid-stream, so fault handling is tested for real. A reply can
+reason first (streamed reasoning summaries, as reasoning models do), and with `max_input_items` set the
+server answers 400 `context_length_exceeded` to any request carrying more input items than that.
 
 In-process:   srv = FakeOpenAI([Reply("hi")]).start(); ... srv.url ...; srv.stop()
 Standalone:   python tests/fake_openai.py --port-file PORT [--script replies.json] [--words N --delay S]
@@ -56,6 +58,8 @@ class Reply:
     chunks: how many stream deltas the text is split into (default: one per word).
     delay: seconds between stream deltas; hang: seconds to wait before answering at all.
     cut_after: close the connection abruptly after this many text deltas (a stream cut).
+    reasoning: summary paragraphs streamed before the answer (Responses: a reasoning item with
+    `response.reasoning_summary_*` events; Chat Completions: `reasoning_content` deltas).
     """
 
     text: str = ""
@@ -67,6 +71,7 @@ class Reply:
     hang: float = 0.0
     cut_after: int | None = None
     usage: tuple[int, int] = (12, 7)
+    reasoning: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:
@@ -113,6 +118,12 @@ class Request:
             names.append(tool.get("name") or tool.get("function", {}).get("name", ""))
         return names
 
+    @property
+    def input_count(self) -> int:
+        """How many input items (Responses) or messages (Chat Completions) the request carries."""
+        raw = self.body.get("input") if self.api == "responses" else self.body.get("messages")
+        return len(raw) if isinstance(raw, list) else 1
+
     def messages(self) -> list[tuple[str, str]]:
         """(role, text) of every user/assistant message sent, in order, for either API."""
         raw = self.body.get("input") if self.api == "responses" else self.body.get("messages")
@@ -151,10 +162,13 @@ class FakeOpenAI:
         script: list[Reply] | None = None,
         respond: Callable[[Request], Reply | None] | None = None,
         model_name: str = "fake-model",
+        max_input_items: int | None = None,
     ) -> None:
         self.script: list[Reply] = list(script or [])
         self.respond = respond
         self.model_name = model_name
+        self.max_input_items = max_input_items
+        """Answer 400 context_length_exceeded when a request carries more input items than this."""
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -228,6 +242,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
             return
         request = Request(path, body)
+        limit = self.fake.max_input_items
+        if limit is not None and request.input_count > limit:
+            with self.fake._lock:
+                self.fake.requests.append(request)
+            message = f"This model's maximum context length is {limit} items; your input has {request.input_count}"
+            error = {"message": message, "type": "invalid_request_error", "code": "context_length_exceeded"}
+            self._json(400, {"error": {**error, "param": "input" if request.api == "responses" else "messages"}})
+            return
         reply = self.fake._next(request)
         if reply.hang:
             time.sleep(reply.hang)
@@ -317,8 +339,14 @@ def _call_item(item_id: str, call: ToolCall, status: str) -> dict[str, Any]:
     }
 
 
+def _reasoning_item(item_id: str, parts: list[str]) -> dict[str, Any]:
+    return {"type": "reasoning", "id": item_id, "summary": [{"type": "summary_text", "text": t} for t in parts]}
+
+
 def _output(reply: Reply, ids: list[str]) -> list[dict[str, Any]]:
     out = []
+    if reply.reasoning:
+        out.append(_reasoning_item(f"rs_{ids[0]}", reply.reasoning))
     if reply.text:
         out.append(_message_item(ids[0], reply.text, "completed"))
     for call, item_id in zip(reply.tool_calls, ids[1:], strict=False):
@@ -363,11 +391,26 @@ def _responses_events(reply: Reply, model: str) -> Any:
     yield ev("response.created", response=_response_object(reply, model, resp_id, "in_progress", ids))
     yield ev("response.in_progress", response=_response_object(reply, model, resp_id, "in_progress", ids))
     index = 0
+    if reply.reasoning:
+        rs_id = f"rs_{ids[0]}"
+        yield ev("response.output_item.added", output_index=0, item=_reasoning_item(rs_id, []))
+        for n, text in enumerate(reply.reasoning):
+            part = {"type": "summary_text", "text": ""}
+            where = {"item_id": rs_id, "output_index": 0, "summary_index": n}
+            yield ev("response.reasoning_summary_part.added", **where, part=part)
+            for piece in re.findall(r"\S+\s*|\s+", text):
+                if reply.delay:
+                    yield "sleep", reply.delay
+                yield ev("response.reasoning_summary_text.delta", **where, delta=piece)
+            yield ev("response.reasoning_summary_text.done", **where, text=text)
+            yield ev("response.reasoning_summary_part.done", **where, part={**part, "text": text})
+        yield ev("response.output_item.done", output_index=0, item=_reasoning_item(rs_id, reply.reasoning))
+        index = 1
     if reply.text:
         msg_id = ids[0]
-        yield ev("response.output_item.added", output_index=0, item=_message_item(msg_id, "", "in_progress"))
+        yield ev("response.output_item.added", output_index=index, item=_message_item(msg_id, "", "in_progress"))
         part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-        yield ev("response.content_part.added", item_id=msg_id, output_index=0, content_index=0, part=part)
+        yield ev("response.content_part.added", item_id=msg_id, output_index=index, content_index=0, part=part)
         for n, piece in enumerate(reply.pieces()):
             if reply.cut_after is not None and n >= reply.cut_after:
                 yield "cut", None
@@ -377,7 +420,7 @@ def _responses_events(reply: Reply, model: str) -> Any:
             yield ev(
                 "response.output_text.delta",
                 item_id=msg_id,
-                output_index=0,
+                output_index=index,
                 content_index=0,
                 delta=piece,
                 logprobs=[],
@@ -385,15 +428,15 @@ def _responses_events(reply: Reply, model: str) -> Any:
         yield ev(
             "response.output_text.done",
             item_id=msg_id,
-            output_index=0,
+            output_index=index,
             content_index=0,
             text=reply.text,
             logprobs=[],
         )
         part = {**part, "text": reply.text}
-        yield ev("response.content_part.done", item_id=msg_id, output_index=0, content_index=0, part=part)
-        yield ev("response.output_item.done", output_index=0, item=_message_item(msg_id, reply.text, "completed"))
-        index = 1
+        yield ev("response.content_part.done", item_id=msg_id, output_index=index, content_index=0, part=part)
+        yield ev("response.output_item.done", output_index=index, item=_message_item(msg_id, reply.text, "completed"))
+        index += 1
     for call, item_id in zip(reply.tool_calls, ids[1:], strict=False):
         yield ev("response.output_item.added", output_index=index, item=_call_item(item_id, call, "in_progress"))
         args = call.arguments_json
@@ -436,6 +479,11 @@ def _chat_chunks(reply: Reply, model: str) -> Any:
         return "chunk", {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                          "choices": [choice]}  # fmt: skip
 
+    for n, text in enumerate(reply.reasoning):  # as DeepSeek-style servers stream their reasoning
+        for piece in re.findall(r"\S+\s*|\s+", ("\n\n" if n else "") + text):
+            if reply.delay:
+                yield "sleep", reply.delay
+            yield chunk({"role": "assistant", "content": None, "reasoning_content": piece})
     yield chunk({"role": "assistant", "content": ""})
     for n, piece in enumerate(reply.pieces()):
         if reply.cut_after is not None and n >= reply.cut_after:
@@ -460,6 +508,7 @@ def main() -> None:
     parser.add_argument("--script", type=Path, help="JSON list of replies (Reply fields)")
     parser.add_argument("--words", type=int, default=0, help="default reply: N words instead of an echo")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between deltas of the default reply")
+    parser.add_argument("--max-input-items", type=int, help="answer 400 context_length_exceeded above this many")
     parser.add_argument("--log", type=Path, help="append each request body here as a JSON line")
     args = parser.parse_args()
     script = [Reply.from_json(d) for d in json.loads(args.script.read_text())] if args.script else []
@@ -472,7 +521,7 @@ def main() -> None:
             return Reply(" ".join(f"word{i}" for i in range(args.words)), delay=args.delay)
         return None
 
-    srv = FakeOpenAI(script, respond=respond).start(args.port)
+    srv = FakeOpenAI(script, respond=respond, max_input_items=args.max_input_items).start(args.port)
     if args.port_file:
         tmp = args.port_file.with_suffix(".tmp")
         tmp.write_text(str(srv.port))

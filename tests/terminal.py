@@ -81,6 +81,11 @@ class Terminal:
         old = ["".join(line[x].data for x in range(width)).rstrip() for line in self.screen.history.top]
         return old + [line.rstrip() for line in self.screen.display]
 
+    def on_screen(self, text: str, timeout: float | None = None) -> str:
+        """Wait until `text` is on the screen (the toolbar is drawn after the prompt); returns the screen."""
+        self._until(lambda: text in self.display(), repr(text), timeout)
+        return self.display()
+
     def display(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
 

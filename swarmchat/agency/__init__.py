@@ -11,7 +11,7 @@ from __future__ import annotations
 from swarmchat.agency.binding import Binding
 from swarmchat.agency.binding import bind as bind_local
 from swarmchat.agency.environment import import_agency_swarm
-from swarmchat.agency.models import configure_models, price_per_token
+from swarmchat.agency.models import configure_models, context_window, price_per_token
 from swarmchat.agency.spec import DEFAULT_SPEC, factory_callbacks, resolve_spec
 from swarmchat.bound import BoundAgency, LiveSession
 from swarmchat.events import INTERRUPTED
@@ -24,6 +24,7 @@ __all__ = [
     "bind",
     "check_spec",
     "configure_models",
+    "context_window",
     "import_agency_swarm",
     "price_per_token",
 ]

@@ -12,7 +12,7 @@ from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.errors import classify
 from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
-from swarmchat.agency.stream import TurnTracker, usage
+from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.events import Event, TurnDone
 from swarmchat.session import Item, SessionMeta
@@ -86,16 +86,14 @@ class Binding:
                 # reported as text only; the run's own exception, when it has one, says more
                 yield classify(getattr(result, "run_loop_exception", None), tracker.error)
                 return
-            tokens = usage(result)
-            meta = session.meta  # stored with the turn (end_turn)
-            meta.input_tokens += tokens[0]
-            meta.output_tokens += tokens[1]
+            tokens = tracker.tokens
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
         except (asyncio.CancelledError, GeneratorExit):
             stream.cancel(mode="immediate")
             self._keep_partial(tracker)
             raise
         finally:
+            session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
             session.end_turn(self.live_items())
 
     def _keep_partial(self, tracker: TurnTracker) -> None:

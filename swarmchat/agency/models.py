@@ -3,9 +3,14 @@ default client; and the client settings users tune through the environment, chec
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 import math
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from swarmchat.errors import UsageError
@@ -85,3 +90,37 @@ def price_per_token(model: str) -> tuple[float, float] | None:
     if not prices:
         return None
     return prices.get("input_cost_per_token", 0.0), prices.get("output_cost_per_token", 0.0)
+
+
+MODEL_TABLE = "data/model_prices_and_context_window.json"
+"""LiteLLM's model table as agency-swarm ships it (its prices come from here too), read without importing
+LiteLLM (2.5 s) or agency-swarm."""
+
+
+@functools.cache
+def _context_windows() -> dict[str, int]:
+    found = importlib.util.find_spec("agency_swarm")
+    if found is None or not found.submodule_search_locations:
+        return {}
+    path = Path(next(iter(found.submodule_search_locations))) / MODEL_TABLE
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    windows = {}
+    for name, entry in table.items() if isinstance(table, dict) else ():
+        size = entry.get("max_input_tokens") if isinstance(entry, dict) else None
+        if isinstance(size, int) and size > 0:
+            windows[name] = size
+    return windows
+
+
+def context_window(model: str) -> int | None:
+    """How many input tokens `model` takes, from the model table, or None if it is not known there.
+    Looked up as agency-swarm looks up prices: as named, without a provider prefix, without a date."""
+    windows = _context_windows()
+    base = model.rsplit("/", 1)[-1]
+    for name in (model, base, re.sub(r"-\d{4}-\d{2}-\d{2}$", "", base)):
+        if name in windows:
+            return windows[name]
+    return None

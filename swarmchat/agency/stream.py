@@ -6,8 +6,23 @@ import json
 import time
 from typing import Any
 
-from swarmchat.events import INTERRUPTED, Delegation, Event, Handoff, MessageDone, TextDelta, ToolCall, ToolOutput
+from swarmchat.events import (
+    INTERRUPTED,
+    Delegation,
+    Event,
+    Handoff,
+    MessageDone,
+    TextDelta,
+    Thinking,
+    ToolCall,
+    ToolOutput,
+    Usage,
+)
 from swarmchat.session import Item
+
+REASONING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
+"""A reasoning summary (Responses; Chat Completions `reasoning_content` as the Agents SDK converts it)
+and raw reasoning text (servers that stream it as `reasoning`)."""
 
 
 class TurnTracker:
@@ -19,6 +34,13 @@ class TurnTracker:
         self._current: list[str] = []
         self._delegations: dict[str, str] = {}  # call id -> the agent asked
         self.error: str | None = None  # what agency-swarm reported instead of raising (its text only)
+        self.usage: dict[str, dict[str, int]] = {}  # agent -> input_tokens, output_tokens, requests
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        """(input, output) of every model call so far, delegated agents' included."""
+        counts = self.usage.values()
+        return sum(c["input_tokens"] for c in counts), sum(c["output_tokens"] for c in counts)
 
     def interrupted_reply(self, items: list[Item]) -> Item | None:
         """The reply the user stopped, as it was shown, marked as interrupted: the item to store after
@@ -72,7 +94,31 @@ class TurnTracker:
             if caller is None:
                 self._flush()
             return [MessageDone(agent, caller)]
+        if data_type in REASONING_DELTAS:
+            delta = str(getattr(data, "delta", "") or "")
+            return [Thinking(agent, delta, caller)] if delta else []
+        if data_type == "response.reasoning_summary_part.added" and getattr(data, "summary_index", 0):
+            return [Thinking(agent, "\n\n", caller)]  # a new paragraph of the summary
+        if (
+            data_type == "response.output_item.added"
+            and getattr(getattr(data, "item", None), "type", "") == "reasoning"
+        ):
+            return [Thinking(agent, "", caller)]
+        if data_type == "response.completed":
+            return self._count(agent, getattr(getattr(data, "response", None), "usage", None))
         return []
+
+    def _count(self, agent: str, usage: Any) -> list[Event]:
+        """One model call's usage, booked to the agent that made it (a delegated agent's calls arrive
+        in the same stream, tagged with that agent)."""
+        if usage is None:
+            return []
+        spent_in, spent_out = int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)
+        counts = self.usage.setdefault(agent, {"input_tokens": 0, "output_tokens": 0, "requests": 0})
+        counts["input_tokens"] += spent_in
+        counts["output_tokens"] += spent_out
+        counts["requests"] += 1
+        return [Usage(agent, spent_in, spent_out)]
 
     def _flush(self) -> None:
         if self._current:
@@ -119,8 +165,3 @@ def _json(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def usage(result: Any) -> tuple[int, int]:
-    usage = getattr(getattr(result, "context_wrapper", None), "usage", None)
-    return int(getattr(usage, "input_tokens", 0) or 0), int(getattr(usage, "output_tokens", 0) or 0)

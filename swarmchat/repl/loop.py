@@ -19,6 +19,7 @@ from rich.console import Console
 from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
+from swarmchat.events import Usage as CallUsage
 from swarmchat.render import show_entries
 from swarmchat.repl import lines, screen
 from swarmchat.repl.background import AgencyLoader
@@ -42,6 +43,8 @@ class Repl:
         self.agency_spec = agency
         self.console = console
         self.usage = Usage()
+        self.context_used: float | None = None
+        """How full the context window was at the last turn's largest model call (None: unknown window)."""
         self.leaving: int | None = None
         """The signal (SIGTERM, SIGHUP) that asked the REPL to leave, if one did."""
         self.live = LiveSession(session)
@@ -103,6 +106,7 @@ class Repl:
             self.session_usage().total,
             loading=self.binding is None,
             attached=len(self.pending),
+            context=self.context_used,
         )
 
     def greet(self) -> None:
@@ -236,16 +240,23 @@ class Repl:
         self.console.print(say((f"{files_count(len(files))} still attached for your next message", "dim")))
 
     async def turn(self, binding: BoundAgency, message: Message, recipient: str | None) -> None:
-        """One turn drawn as it streams; Esc (like Ctrl-C) stops it, other keys wait for the next prompt."""
+        """One turn drawn as it streams; Esc (like Ctrl-C) stops it, other keys wait for the next prompt.
+        A conversation too long for the model's context window is offered a /compact and sent again."""
         task = asyncio.current_task()
         assert task is not None
-        view = TurnView(self.console)
+        view = TurnView(self.console, show_thinking=self.meta.show_thinking)
+        before = len(binding.live_items())
+        calls: list[CallUsage] = []
         cancelled = False
         try:
             with watching_keys(task.cancel) as typed:
                 try:
                     async for event in binding.turn(message, recipient):
                         view.show(event)
+                        if isinstance(event, CallUsage):
+                            calls.append(event)
+                            self.usage.input_tokens += event.input_tokens
+                            self.usage.output_tokens += event.output_tokens
                 finally:
                     screen.type_ahead(self.prompt, bytes(typed.data))
         except asyncio.CancelledError:
@@ -253,6 +264,42 @@ class Repl:
             raise
         finally:
             view.close(interrupted=cancelled)
-        if view.done is not None:
-            self.usage.input_tokens += view.done.input_tokens
-            self.usage.output_tokens += view.done.output_tokens
+            if calls:
+                self.context_used = self._context_used(binding, calls)
+        if view.error is not None and view.error.kind == "context_overflow":
+            await self.compact_and_resend(binding, message, recipient, before)
+
+    def _context_used(self, binding: BoundAgency, calls: list[CallUsage]) -> float | None:
+        from swarmchat.agency import context_window
+
+        shares = []
+        for call in calls:
+            window = context_window(binding.model_name(call.agent))
+            if window:
+                shares.append(call.input_tokens / window)
+        return max(shares) if shares else None
+
+    async def compact_and_resend(
+        self, binding: BoundAgency, message: Message, recipient: str | None, before: int
+    ) -> None:
+        """After a context overflow: on yes, /compact (the original kept as a fork) and send the message
+        again. The failed attempt's items go first, so the message is not in the history twice."""
+        from swarmchat.repl.commands.agency import compact_now
+
+        if not await self.confirm("compact now and send again? [y/N] "):
+            self.console.print(say(("nothing changed; /compact (or a new session) before you send again", "dim")))
+            return
+        items = binding.live_items()
+        if len(items) > before:
+            binding.set_items(items[:before])
+        if await compact_now(self, ""):
+            await self.turn(binding, message, recipient)
+
+    async def confirm(self, question: str) -> bool:
+        from prompt_toolkit import PromptSession
+
+        try:
+            answer = await PromptSession[str]().prompt_async(question)
+        except (KeyboardInterrupt, EOFError):
+            answer = ""
+        return answer.strip().lower() in ("y", "yes")

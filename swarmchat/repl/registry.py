@@ -14,6 +14,8 @@ from prompt_toolkit.completion import Completer
 from rich.console import Console
 from rich.table import Table
 
+from swarmchat.safe_text import text_line
+
 if TYPE_CHECKING:
     from swarmchat.repl.loop import Repl
 
@@ -89,7 +91,8 @@ def show_help(console: Console) -> None:
     table = Table(show_header=False, box=None, padding=(0, 2))
     for entry in all_commands():
         also = ", ".join(f"/{alias}" for alias in entry.aliases)
-        table.add_row(entry.usage, entry.help + (f" (also {also})" if also else ""))
+        # plain text: an argument such as [on|off] is not rich markup
+        table.add_row(text_line(entry.usage), text_line(entry.help + (f" (also {also})" if also else "")))
     for keys, what in KEYS:
         table.add_row(keys, what)
     console.print(table)

@@ -96,14 +96,30 @@ def make_prompt(history: History, completer: Completer, toolbar: Callable[[], Fo
     )
 
 
-def toolbar_text(name: str, recipient: str, model: str, tokens: int, loading: bool, attached: int = 0) -> FormattedText:
+CONTEXT_WARNING = 0.8
+"""Warn once the last turn filled this share of the model's context window."""
+
+
+def toolbar_text(
+    name: str,
+    recipient: str,
+    model: str,
+    tokens: int,
+    loading: bool,
+    attached: int = 0,
+    context: float | None = None,
+) -> FormattedText:
     state = "  loading agency…" if loading else ""
     files = [("bold", f"  📎 {files_count(attached)}")] if attached else []
+    warning = []
+    if context is not None and context >= CONTEXT_WARNING:
+        warning = [("", "  "), ("bg:ansiyellow fg:ansiblack bold", f" context {context:.0%} "), ("", " /compact")]
     return FormattedText(
         [
             ("bold", f" {name} "),
             ("", f" → {recipient}  ·  {model}  ·  {tokens:,} tokens{state}"),
             *files,
+            *warning,
             ("", "   /help  Esc-Enter newline  Ctrl-D quit"),
         ]
     )

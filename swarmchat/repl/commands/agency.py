@@ -1,4 +1,4 @@
-"""/agents, /agent, /model, /status, /compact: the agency behind the session."""
+"""/agents, /agent, /model, /status, /thinking, /compact: the agency behind the session."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from swarmchat.repl.registry import command
-from swarmchat.repl.usage import cost_line
+from swarmchat.repl.usage import Usage, agent_table, cost_line
 from swarmchat.safe_text import say
 from swarmchat.stream_view import error_line
 
@@ -66,16 +66,40 @@ async def status(repl: Repl, arg: str) -> None:
         table.add_row(f"tokens ({label})", f"{usage.input_tokens:,} in, {usage.output_tokens:,} out")
         table.add_row(f"cost ({label})", say(cost_line(used, usage)))
     repl.console.print(table)
+    if meta.usage_by_agent:
+        spent = {agent: Usage(c.get("input_tokens", 0), c.get("output_tokens", 0), c.get("requests", 0))
+                 for agent, c in meta.usage_by_agent.items()}  # fmt: skip
+        models = {agent: binding.model_name(agent) if agent in binding.agent_names else "" for agent in spent}
+        repl.console.print(agent_table(spent, models))
+
+
+@command("thinking", "[on|off]", "show or hide reasoning summaries (the setting is kept with the session)")
+async def thinking(repl: Repl, arg: str) -> None:
+    if arg.lower() not in ("", "on", "off"):
+        error_line(repl.console, f"'/thinking {arg}': give on, off, or nothing to toggle")
+        return
+    shown = arg.lower() == "on" if arg else not repl.meta.show_thinking
+    repl.live.session.update_meta(show_thinking=shown)
+    if shown:
+        repl.console.print(say(("reasoning summaries are shown, dimmed", "dim")))
+    else:
+        repl.console.print(say(('reasoning summaries are hidden ("thinking…" still shows)', "dim")))
 
 
 @command("compact", "[INSTRUCTIONS]", "summarize the history (the original is kept as a fork)")
 async def compact(repl: Repl, arg: str) -> None:
+    await compact_now(repl, arg)
+
+
+async def compact_now(repl: Repl, instructions: str) -> bool:
+    """Summarize the history (the original kept as a fork); False if there was nothing to compact."""
     from swarmchat.compact import compact as summarize
 
     binding = await repl.ready()
     if not binding.live_items():
         error_line(repl.console, "nothing to compact: the session has no messages")
-        return
+        return False
     with repl.console.status("[dim]summarizing…[/dim]", spinner="dots"):
-        kept = await summarize(repl.store, binding, repl.meta, arg)
+        kept = await summarize(repl.store, binding, repl.meta, instructions)
     repl.console.print(say(("history summarized; the full original is kept as ", "dim"), (kept, "bold")))
+    return True
