@@ -199,17 +199,20 @@ class RemoteBinding:
                 raise self.client.cut()
             if failed:
                 return
-            usage: dict[str, Any] = done["usage"] if isinstance(done.get("usage"), dict) else {}
-            tokens = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
-            meta = session.meta  # stored with the turn (end_turn)
-            meta.input_tokens += tokens[0]
-            meta.output_tokens += tokens[1]
+            if not tracker.usage:  # no per-call usage in the stream: the server's total, to the agent that replied
+                usage: dict[str, Any] = done["usage"] if isinstance(done.get("usage"), dict) else {}
+                spent = {key: int(usage.get(key) or 0) for key in ("input_tokens", "output_tokens")}
+                tracker.usage[tracker.reply_agent] = {**spent, "requests": int(usage.get("requests") or 0)}
+            tokens = [
+                sum(counts[key] for counts in tracker.usage.values()) for key in ("input_tokens", "output_tokens")
+            ]
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
         except RemoteAgencyError as exc:
             if run_id and done is None:  # the stream broke mid-reply: keep what was said, as for Ctrl-C
                 self._commit(_with_partial(list(self._items), tracker))
             yield TurnError(str(exc))
         finally:
+            session.meta.book_usage(tracker.usage)  # what the finished calls spent, stored with the turn
             session.end_turn(self._items)
 
     def _translate(self, tracker: TurnTracker, data: dict[str, Any]) -> list[Event]:
