@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -144,3 +146,52 @@ def roles(name: str) -> list[tuple[str, str]]:
     from swarmchat.session import item_text
 
     return [(str(i.get("role")), item_text(i)) for i in stored(name) if i.get("callerAgent") is None and i.get("role")]
+
+
+def raw_state(store_url: str, data_dir: Path) -> object:
+    """Every stored byte, to compare before and after."""
+    if store_url:
+        import redis
+
+        client = redis.Redis.from_url(store_url)
+        return {k: client.dump(k) for k in sorted(client.keys("*"))}
+    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and not _cache(p, data_dir)}
+
+
+def _cache(path: Path, data_dir: Path) -> bool:
+    """The catalog (a cache derived from the sessions, written by list and search)."""
+    return path.parent == data_dir and path.name.startswith(("catalog.sqlite3", "catalog-redis-"))
+
+
+MARKER_AGENCY = textwrap.dedent(
+    """
+    from pathlib import Path
+
+    Path(__file__).with_name("RAN").write_text("the agency file was imported")
+
+    from agency_swarm import Agency, Agent
+
+    def create_agency(load_threads_callback=None):
+        return Agency(Agent(name="Assistant", instructions="Help."), load_threads_callback=load_threads_callback)
+    """
+)
+
+
+def hostile_export(tmp_path: Path, server_url: str) -> tuple[Path, str, Path]:
+    """An export naming an agency file that leaves a marker when it is imported: (file, SPEC, marker)."""
+    agency = tmp_path / "payload" / "agency.py"
+    agency.parent.mkdir()
+    agency.write_text(MARKER_AGENCY)
+    spec = f"{agency}:create_agency"
+    stamp = "2026-01-01T00:00:00.000+00:00"
+    session = {"name": "gift", "created_at": stamp, "updated_at": stamp, "agency": spec, "base_url": server_url}
+    session |= {"schema_version": 1, "agency_trusted": True}  # the file's own claim counts for nothing
+    messages = [
+        {"role": "user", "content": "hi", "agent": "Assistant", "callerAgent": None},
+        {"role": "assistant", "content": "hello", "agent": "Assistant", "callerAgent": None},
+    ]
+    export = tmp_path / "gift.json"
+    export.write_text(
+        json.dumps({"format": "swarmchat-session", "version": 1, "session": session, "messages": messages})
+    )
+    return export, spec, agency.with_name("RAN")

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, one_error_line, raw_state
 from fake_openai import FakeOpenAI, Reply
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_store_contract import raw_state
 
 from swarmchat.errors import CorruptSession, InvalidName
 from swarmchat.names import validate_name

@@ -13,9 +13,8 @@ from pathlib import Path
 import pexpect
 import pytest
 from agencies import HANDOFF, TWO_AGENTS, write_agency
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, one_error_line, raw_state
 from terminal import ANSI, Terminal
-from test_store_contract import raw_state
 
 from swarmchat.session import Item, SessionMeta, item_text
 from swarmchat.store import open_store

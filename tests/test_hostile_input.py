@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pexpect
 import pytest
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, hostile_export, one_error_line
 from fake_openai import FakeOpenAI, Reply
 from terminal import Terminal
 
@@ -111,40 +110,6 @@ def test_import_under_an_unusable_name_says_which_name_it_got(cli: Run, tmp_path
 
 
 # --- §5 an imported session does not run code on its own say-so ----------------------------------
-
-
-MARKER_AGENCY = textwrap.dedent(
-    """
-    from pathlib import Path
-
-    Path(__file__).with_name("RAN").write_text("the agency file was imported")
-
-    from agency_swarm import Agency, Agent
-
-    def create_agency(load_threads_callback=None):
-        return Agency(Agent(name="Assistant", instructions="Help."), load_threads_callback=load_threads_callback)
-    """
-)
-
-
-def hostile_export(tmp_path: Path, server_url: str) -> tuple[Path, str, Path]:
-    """An export naming an agency file that leaves a marker when it is imported: (file, SPEC, marker)."""
-    agency = tmp_path / "payload" / "agency.py"
-    agency.parent.mkdir()
-    agency.write_text(MARKER_AGENCY)
-    spec = f"{agency}:create_agency"
-    stamp = "2026-01-01T00:00:00.000+00:00"
-    session = {"name": "gift", "created_at": stamp, "updated_at": stamp, "agency": spec, "base_url": server_url}
-    session |= {"schema_version": 1, "agency_trusted": True}  # the file's own claim counts for nothing
-    messages = [
-        {"role": "user", "content": "hi", "agent": "Assistant", "callerAgent": None},
-        {"role": "assistant", "content": "hello", "agent": "Assistant", "callerAgent": None},
-    ]
-    export = tmp_path / "gift.json"
-    export.write_text(
-        json.dumps({"format": "swarmchat-session", "version": 1, "session": session, "messages": messages})
-    )
-    return export, spec, agency.with_name("RAN")
 
 
 def test_an_imported_spec_runs_only_once_confirmed(

@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Run, one_error_line, write_dated
+from conftest import ROOT, Run, one_error_line, raw_state, write_dated
 from fake_openai import FakeOpenAI
-from test_store_contract import raw_state
 
 from swarmchat.lifecycle import prune_candidates
 from swarmchat.session import Item, SessionMeta

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, one_error_line, raw_state
 from fake_openai import FakeOpenAI, Reply, Request
 from redis_server import RedisServer, free_port
-from test_store_contract import raw_state
 
 from swarmchat.store import open_store
 from swarmchat.store.redis import log_key, meta_key

@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Run, roles
+from conftest import Run, hostile_export, roles
 from fake_openai import FakeOpenAI, Reply
 from terminal import Terminal
-from test_hostile_input import hostile_export
 
 from swarmchat.errors import InvalidName, UsageError
 from swarmchat.lifecycle import retag

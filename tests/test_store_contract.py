@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import write_dated
+from conftest import raw_state, write_dated
 
 from swarmchat.errors import CorruptSession, InvalidName, NameTaken, SessionLocked, SessionNotFound
 from swarmchat.session import Item, SessionMeta
@@ -54,19 +54,6 @@ def raw_write(store_url: str, data_dir: Path, name: str, meta: bytes) -> None:
     else:
         (data_dir / "sessions").mkdir(parents=True, exist_ok=True, mode=0o700)
         (data_dir / "sessions" / f"{name}.json").write_bytes(meta)
-
-
-def raw_state(store_url: str, data_dir: Path) -> object:
-    """Every stored byte, to compare before and after."""
-    if store_url:
-        client = redis.Redis.from_url(store_url)
-        return {k: client.dump(k) for k in sorted(client.keys("*"))}
-    return {str(p): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file() and not _cache(p, data_dir)}
-
-
-def _cache(path: Path, data_dir: Path) -> bool:
-    """The catalog (a cache derived from the sessions, written by list and search)."""
-    return path.parent == data_dir and path.name.startswith(("catalog.sqlite3", "catalog-redis-"))
 
 
 def test_a_session_exists_from_its_first_message(store: SessionStore) -> None:
