@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from swarmchat.attachments import Attachment
+    from swarmchat.session import SessionMeta
     from swarmchat.store import SessionStore
 
 
@@ -213,7 +214,7 @@ def new(
     attach: AttachOption = None,
 ) -> None:
     """Start a new named session."""
-    from swarmchat import chat, lifecycle
+    from swarmchat import lifecycle
     from swarmchat.durations import parse_duration
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
@@ -236,7 +237,7 @@ def new(
         typer.echo(f"new session: {name}")
     if generated and text is not None:
         typer.echo(f"session: {name}", err=True)
-    _run_chat(chat, store, name, create=meta, agency=None, text=text, files=files)
+    _run_chat(store, name, create=meta, agency=None, text=text, files=files)
 
 
 @app.command()
@@ -253,7 +254,6 @@ def resume(
     attach: AttachOption = None,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
-    from swarmchat import chat
     from swarmchat.session import SessionMeta
 
     _check_client_settings()
@@ -269,7 +269,7 @@ def resume(
 
     at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
     confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
-    _run_chat(chat, store, name, create=None, agency=agency, text=text, files=files)
+    _run_chat(store, name, create=None, agency=agency, text=text, files=files)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -287,15 +287,22 @@ def _check_client_settings() -> None:
     client_settings()
 
 
-def _run_chat(chat_module: object, store: SessionStore, name: str, **kwargs: object) -> None:
+def _run_chat(
+    store: SessionStore,
+    name: str,
+    *,
+    create: SessionMeta | None,
+    agency: str | None,
+    text: str | None,
+    files: list[Attachment] | None,
+) -> None:
+    """The REPL, or with a message the one-shot path (its exit code becomes the process's)."""
     from swarmchat import chat
 
-    text = kwargs.pop("text")
-    files = kwargs.pop("files")
     if text is None:
-        chat.interactive(store, name, **kwargs)  # type: ignore[arg-type]
+        chat.interactive(store, name, create=create, agency=agency)
     else:
-        raise typer.Exit(chat.one_shot(store, name, text=str(text), files=files, **kwargs))  # type: ignore[arg-type]
+        raise typer.Exit(chat.one_shot(store, name, create=create, agency=agency, text=text, files=files))
 
 
 @app.command("list")
