@@ -29,6 +29,7 @@ from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 from typing_extensions import TypedDict
 
 from swarmchat.agency import bind, openai_client
+from swarmchat.bound import LiveSession
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore, open_store
@@ -52,7 +53,7 @@ def run_turn(store: SessionStore, name: str, message: str | list[Item], create: 
     """One turn in-process through swarmchat's binding, as the REPL runs it; its TurnDone."""
     session = store.open(name, create=create)
     try:
-        binding = bind(session.meta, session)
+        binding = bind(session.meta, LiveSession(session))
 
         async def go() -> list[Event]:
             return [event async for event in binding.turn(message)]  # type: ignore[arg-type]
