@@ -792,6 +792,7 @@ async def _history_rounds(
     from openai import AsyncOpenAI
 
     from swarmchat.agency import bind, import_agency_swarm
+    from swarmchat.bound import LiveSession
     from swarmchat.default_agency import create_agency
 
     import_agency_swarm()
@@ -801,7 +802,7 @@ async def _history_rounds(
     for n in HISTORY_SIZES:
         session = store.open(f"{api}-{n}")
         try:
-            binding = bind(session.meta, session)
+            binding = bind(session.meta, LiveSession(session))
             history = bench_data.conversation(n, seed=7)
             bare = create_agency(load_threads_callback=lambda h=history: h)  # type: ignore[misc]
             for agent in bare.agents.values():

@@ -17,6 +17,7 @@ from agency_server import ASSISTANT, AgencyServer, StartServer
 from conftest import ROOT, Run, one_error_line, roles
 from fake_openai import FakeOpenAI, Reply, send_message
 
+from swarmchat.bound import LiveSession
 from swarmchat.remote.client import parse_url
 from swarmchat.session import item_text
 from swarmchat.store import open_store
@@ -221,7 +222,7 @@ def test_compact_asks_the_server_for_the_summary(served: tuple[FakeOpenAI, Agenc
     store = open_store()
     session = store.open("c", create=SessionMeta.fresh("c", agency=srv.url("assistant")))
     try:
-        binding = bind(session.meta, session)
+        binding = bind(session.meta, LiveSession(session))
         server.push(Reply("They planned a trip to Lisbon."))
         summary = asyncio.run(binding.summarize("user: plan Lisbon\nassistant: sure", "Summarize it."))
     finally:
@@ -275,7 +276,7 @@ def test_a_handoff_on_the_server_is_seen_as_locally(served: tuple[FakeOpenAI, Ag
     store = open_store()
     session = store.open("hand", create=SessionMeta.fresh("hand", agency=srv.url("desk")))
     try:
-        binding = bind(session.meta, session)
+        binding = bind(session.meta, LiveSession(session))
         assert (binding.agent_names, binding.entry_agent) == (["Desk", "Billing"], "Desk")
 
         async def turn() -> list[Event]:
