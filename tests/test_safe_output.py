@@ -186,7 +186,8 @@ def test_machine_outputs_keep_the_exact_data(cli: Run, tmp_path: Path) -> None:
         assert "\x9b" not in out and "\x1b" not in out
     assert json.loads(shown.stdout)["messages"][1]["content"] == HOSTILE
     assert json.loads(listed.stdout)[0]["title"] == f"evil {TITLE}{C1_CSI}"
-    assert TITLE in json.loads(found.stdout)[0]["line"]  # the matching line, perhaps shortened
+    snippets = json.loads(found.stdout)[0]["snippets"]
+    assert any(TITLE in snippet["text"] for snippet in snippets)  # the matching line, perhaps shortened
     assert HOSTILE in piped.stdout
 
 

@@ -45,11 +45,11 @@ def write(store: FileStore, name: str, turns: int, **settings: object) -> list[I
 
 
 def every_file(root: Path) -> dict[str, bytes]:
-    """Every regular file's bytes (the listing cache aside: a cache may be rewritten any time)."""
+    """Every regular file's bytes (the catalog aside: a cache derived from the sessions, rewritten any time)."""
     return {
         str(p): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.is_symlink() and p.name != "index.json"
+        if p.is_file() and not p.is_symlink() and not p.name.startswith(("catalog.sqlite3", "catalog-redis-"))
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,18 @@ class FileStore(JournaledStore):
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     # reading ------------------------------------------------------------------------------
+    def stored_any(self) -> bool:
+        """Whether anything was ever stored (the sessions directory exists). A data dir or sessions
+        dir that is not a directory is a UsageError line, never taken for an empty store."""
+        with self.guard("", self.sessions, "read"):
+            try:
+                mode = os.lstat(self.sessions).st_mode
+            except FileNotFoundError:
+                return False
+            if not stat.S_ISDIR(mode):
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(self.sessions))
+        return True
+
     def names(self) -> list[str]:
         with self.guard("", self.sessions, "read"):
             try:

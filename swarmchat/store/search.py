@@ -53,7 +53,7 @@ def search_sessions(
     if isinstance(store, FileStore):
         from swarmchat.store.catalog import from_files
 
-        if not store.sessions.is_dir():
+        if not store.stored_any():
             return []
 
         def on_files(catalog: Catalog) -> list[Found]:

@@ -42,6 +42,8 @@ class Files(Protocol):
 
     def read(self, name: str) -> tuple[SessionMeta, list[Item]]: ...
 
+    def stored_any(self) -> bool: ...
+
 
 def path(store: Files) -> Path:
     return store.root / FILE
@@ -49,7 +51,7 @@ def path(store: Files) -> Path:
 
 def listing(store: Files) -> list[Listed]:
     """Every session, each checked against its files."""
-    if not store.sessions.is_dir():  # nothing stored yet: nothing to create either
+    if not store.stored_any():  # nothing stored yet: nothing to create either
         return []
     with paused_gc():
         return using(path(store), lambda catalog: _checked_all(store, catalog))
@@ -59,7 +61,7 @@ def recent(store: Files, count: int) -> tuple[list[Listed], int]:
     """The `count` most recently used sessions, newest first, then every damaged one; and how many
     sessions there are in all. Only the rows returned are checked against their files while the
     sessions directory has not changed since the catalog last saw it settled."""
-    if not store.sessions.is_dir():
+    if not store.stored_any():
         return [], 0
     with paused_gc():
         return using(path(store), lambda catalog: _recent(store, catalog, count))

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from swarmchat.session import Item
 
 # C0 controls but newline and tab, DEL and C1: never stored, so never shown, and free to mark matches
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKERS = re.compile("[\x02\x03]")
 
 
 def clean(text: str) -> str:
-    """`text` without control characters (newlines and tabs kept)."""
-    return _CONTROLS.sub("", text)
+    """`text` as stored, less the two control characters search uses to mark matches (STX, ETX). Every
+    other character is kept, so `--json` snippets are the stored text; the screen makes them safe."""
+    return _MARKERS.sub("", text)
 
 
 @dataclass(frozen=True)
