@@ -678,7 +678,6 @@ async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list
     from swarmchat.agency import bind, configure_models, import_agency_swarm
     from swarmchat.bound import LiveSession
     from swarmchat.default_agency import create_agency
-    from swarmchat.events import TextDelta
 
     import_agency_swarm()
     store = FileStore(b.tmp / "ttft")
@@ -690,14 +689,7 @@ async def _ttft_rounds(b: Bench, fake: Any, rounds: int) -> tuple[dict[str, list
         configure_models(bare, meta)
 
         async def through_swarmchat(text: str) -> tuple[float, float]:
-            start = time.perf_counter()
-            first = None
-            async for event in binding.turn(text):
-                if first is None and isinstance(event, TextDelta):
-                    first = time.perf_counter() - start
-            if first is None:
-                raise BenchError("swarmchat's turn streamed no text")
-            return first, time.perf_counter() - start
+            return await _swarmchat_times(binding, text)
 
         async def bare_loop(text: str) -> tuple[float, float]:
             return await _bare_times(bare, text)
@@ -823,6 +815,11 @@ async def _history_rounds(
 
 async def _swarmchat_first(binding: Any, text: str) -> float:
     """Seconds from `Binding.turn` to its first TextDelta (the turn is run to its end)."""
+    return (await _swarmchat_times(binding, text))[0]
+
+
+async def _swarmchat_times(binding: Any, text: str) -> tuple[float, float]:
+    """Seconds from `Binding.turn` to its first TextDelta, and to the end of the turn."""
     from swarmchat.events import TextDelta
 
     start = time.perf_counter()
@@ -832,7 +829,7 @@ async def _swarmchat_first(binding: Any, text: str) -> float:
             first = time.perf_counter() - start
     if first is None:
         raise BenchError("swarmchat's turn streamed no text")
-    return first
+    return first, time.perf_counter() - start
 
 
 async def _bare_first(agency: Any, text: str) -> float:

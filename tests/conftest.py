@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -195,3 +196,27 @@ def hostile_export(tmp_path: Path, server_url: str) -> tuple[Path, str, Path]:
         json.dumps({"format": "swarmchat-session", "version": 1, "session": session, "messages": messages})
     )
     return export, spec, agency.with_name("RAN")
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` at `path` (the tests run as root, as CI does), unmounted after."""
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk`; delete the returned file to give them back."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        with contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0" * 65536)
+        with contextlib.suppress(OSError):  # the last partial block
+            while True:
+                out.write(b"\0")
+    return filler

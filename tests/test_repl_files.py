@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import roles
+from conftest import fill, roles, small_tmpfs
 from fake_openai import FakeOpenAI
 
 
@@ -39,29 +36,9 @@ def test_export_refuses_an_existing_file_and_writes_a_new_one_private(term, serv
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 4 MiB tmpfs (the tests run as root, as CI does)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Take every free byte of `disk`; delete the returned file to give them back."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-        with contextlib.suppress(OSError):  # the last partial block
-            while True:
-                out.write(b"\0")
-    return filler
+    """A real 4 MiB tmpfs."""
+    with small_tmpfs(tmp_path / "disk", "4m") as disk:
+        yield disk
 
 
 def test_a_full_disk_is_reported_once_as_not_stored_and_the_chat_goes_on(

@@ -4,17 +4,15 @@ line for the user, nothing outside the data dir is read or written, and no saved
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Run, one_error_line
+from conftest import ROOT, Run, fill, one_error_line, small_tmpfs
 from fake_openai import FakeOpenAI
 
 from swarmchat.errors import CorruptSession, StoreUnavailable
@@ -199,28 +197,6 @@ def test_permission_denied_on_the_data_dir_is_one_line_and_changes_nothing(data_
 
 
 # --- §3: a full disk -----------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)])
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system up; the filler file is returned, to free the space again."""
-    filler = disk / "filler"
-    with open(filler, "wb", buffering=0) as fh, contextlib.suppress(OSError):
-        while True:
-            fh.write(b"\0" * 4096)
-    with open(disk / "filler-small", "wb", buffering=0) as fh, contextlib.suppress(OSError):
-        while True:  # the last partial page too
-            fh.write(b"\0")
-    return filler
 
 
 def test_a_full_disk_fails_saves_cleanly_and_the_next_save_after_it_stores_everything(tmp_path: Path) -> None:
@@ -230,7 +206,7 @@ def test_a_full_disk_fails_saves_cleanly_and_the_next_save_after_it_stores_every
         journal = store.journal_path("s")
         session = store.open("s")
         live = session.load()
-        fill(disk)
+        filler = fill(disk)
         stored = journal.read_bytes()
 
         big = "x" * 20_000  # more than the page a small line could still fit in
@@ -246,8 +222,7 @@ def test_a_full_disk_fails_saves_cleanly_and_the_next_save_after_it_stores_every
         assert [p.name for p in journal.parent.iterdir() if p.name.endswith(".tmp")] == []
         assert store.read("s")[1] == items  # every item saved before is still there
 
-        (disk / "filler").unlink()
-        (disk / "filler-small").unlink()
+        filler.unlink()
         live += turn(4)
         session.save(live)  # space is back: everything the agency holds is stored
         session.end_turn(live)
