@@ -178,6 +178,65 @@ def test_sessions_copied_in_edited_or_removed_by_hand_are_seen(cli: Run, data_di
     assert found(cli, "narwhal") == []
 
 
+def test_a_phrase_only_found_across_two_messages_does_not_match(cli: Run, store_url: str) -> None:
+    """Sessions are ranked on their whole text, but a session is only found if one message matches."""
+    make("split", msg("user", "we stayed at the grand"), msg("assistant", "hotel by the sea"))
+    make("whole", msg("user", "the grand hotel by the sea"))
+    assert found(cli, '"grand hotel"') == ["whole"]
+    assert found(cli, "grand hotel") == ["whole"]  # both words in one message
+    assert sorted(found(cli, "grand OR hotel")) == ["split", "whole"]
+
+
+def _catalog_file(store: object) -> Path:
+    from swarmchat.store.catalog import from_files, from_redis
+    from swarmchat.store.files import FileStore
+
+    return from_files.path(store) if isinstance(store, FileStore) else from_redis.path(store)  # type: ignore[arg-type]
+
+
+def _every_hit(store: object) -> list[tuple[str, float, list[str]]]:
+    hits = search_sessions(store, "alpha OR beta OR gamma OR delta", limit=1000)  # type: ignore[arg-type]
+    return [(h.name, h.score, [s.text for s in h.snippets]) for h in hits]
+
+
+def test_a_catalog_kept_up_to_date_turn_by_turn_equals_one_built_afresh(store_url: str) -> None:
+    """Turns appended, an undo cut back, a session rewritten, renamed and deleted: the catalog updated
+    step by step ranks exactly as one rebuilt from nothing, and SQLite finds both indexes sound."""
+    store = open_store()
+    for i, words in enumerate(["alpha beta", "beta gamma", "gamma delta", "alpha alpha delta"]):
+        make(f"s{i}", msg("user", f"{words} question {i}"), msg("assistant", f"{words} answer"))
+    _every_hit(store)  # built
+
+    def turn(name: str, items: list[Item]) -> None:
+        session = store.open(name)
+        try:
+            session.begin_turn()
+            session.save(items)
+            session.end_turn(items)
+        finally:
+            session.close()
+
+    steps = [
+        lambda: turn("s0", [*store.read("s0")[1], msg("user", "gamma gamma"), msg("assistant", "delta")]),
+        lambda: turn("s1", store.read("s1")[1][:1]),  # an undo: cut back
+        lambda: turn("s2", [msg("user", "beta only now")]),  # rewritten from the start
+        lambda: store.rename("s3", "s3-renamed"),
+        lambda: store.delete("s0"),
+        lambda: make("s0", msg("user", "delta reborn")),
+    ]
+    for step in steps:
+        step()
+        incremental = _every_hit(store)
+        path = _catalog_file(store)
+        with sqlite3.connect(path) as conn:
+            for table in ("messages", "docs"):
+                conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        assert _every_hit(store) == incremental
+
+
 @pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated"])
 def test_a_deleted_or_corrupted_catalog_is_rebuilt(cli: Run, store_url: str, data_dir: Path, damage: str) -> None:
     make("a", msg("user", "the quick brown fox"))

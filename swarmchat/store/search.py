@@ -2,8 +2,9 @@
 
 The query is FTS5's: words (all must occur), "quoted phrases", prefix* words, OR, NOT; case and
 accents are ignored. A query FTS5 cannot parse ("unbalanced, AND OR, a lone *) is searched as its
-plain words. Sessions come ranked by their best-matching message (bm25), then by last use; each with
-its best one to three messages, cut to the line around the first match.
+plain words. Sessions come ranked by bm25 over whole sessions (with --agent: by their best message to or
+from that agent), then by last use; each with its best one to three messages, cut to the line around the
+first match. A session only matches if one of its messages does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from swarmchat.store.base import SessionStore
@@ -105,40 +107,59 @@ _TAGGED = """AND NOT EXISTS (SELECT 1 FROM json_each(:tags) AS w WHERE NOT EXIST
 
 
 def _query(catalog: Catalog, query: str, limit: int, agent: str | None, tags: list[str] | None) -> list[Found]:
-    who = _WHO if agent else ""
-    tagged = _TAGGED if tags else ""
-    params = {"q": query, "agent": agent, "limit": limit, "tags": json.dumps(tags or [])}
-    rows = catalog.conn.execute(
-        f"""SELECT s.id, s.name, s.title, s.updated_at, best.score FROM (
-              SELECT rowid >> {POS_BITS} AS sid, min(rank) AS score FROM messages
-              WHERE messages MATCH :q {who} GROUP BY sid
-            ) AS best JOIN sessions AS s ON s.id = best.sid AND s.state = 'ok' {tagged}
-            ORDER BY round(best.score, 2), s.updated_at DESC LIMIT :limit""",
-        params,
-    ).fetchall()
+    params: dict[str, object] = {"q": query, "agent": agent, "tags": json.dumps(tags or [])}
     found = []
-    for sid, name, title, updated_at, score in rows:
-        base = sid << POS_BITS
-        hits = catalog.conn.execute(
-            f"""SELECT highlight(messages, 0, '{START}', '{END}'), role, agent, caller FROM messages
-                WHERE messages MATCH :q AND rowid BETWEEN :lo AND :hi {who} ORDER BY rank LIMIT 10""",
-            {**params, "lo": base, "hi": base | ((1 << POS_BITS) - 1)},
-        ).fetchall()
-        snippets: list[Snippet] = []
-        seen: set[object] = set()
-        for marked, role, who_agent, caller in hits:
-            pieces = _line(marked)
-            line = "".join(p for p, _ in pieces)
-            # a delegation is stored twice: the send_message call and the message it delivered
-            key = line if role == "tool_call" or (role == "user" and caller) else (line, role, who_agent, caller)
-            if key in seen:
-                continue
-            seen.add(key)
-            snippets.append(Snippet(role, who_agent, caller, pieces))
-            if len(snippets) == SNIPPETS:
-                break
+    for sid, name, title, updated_at, score in _candidates(catalog, params, agent, tags):
+        snippets = _snippets(catalog, sid, params, agent)
+        if not snippets:
+            continue  # the session's text matches only across two messages (a phrase, NOT): no message does
         found.append(Found(name, title or "", updated_at, round(-score, 4) + 0.0, snippets))
+        if len(found) == limit:
+            break
     return found
+
+
+def _candidates(
+    catalog: Catalog, params: dict[str, object], agent: str | None, tags: list[str] | None
+) -> Iterator[tuple[int, str, str, str, float]]:
+    """Matching sessions, best first: ranked by bm25 over whole sessions (their docs); with `agent`, by
+    their best message to or from that agent. Fetched as they are consumed."""
+    tagged = _TAGGED if tags else ""
+    if agent:
+        ranked = f"""SELECT rowid >> {POS_BITS} AS sid, min(rank) AS score FROM messages
+                     WHERE messages MATCH :q {_WHO} GROUP BY sid"""
+    else:
+        ranked = "SELECT rowid AS sid, rank AS score FROM docs WHERE docs MATCH :q"
+    yield from catalog.conn.execute(
+        f"""SELECT s.id, s.name, s.title, s.updated_at, best.score FROM ({ranked}) AS best
+            JOIN sessions AS s ON s.id = best.sid AND s.state = 'ok' {tagged}
+            ORDER BY round(best.score, 2), s.updated_at DESC""",
+        params,
+    )
+
+
+def _snippets(catalog: Catalog, sid: int, params: dict[str, object], agent: str | None) -> list[Snippet]:
+    """The session's best one to three matching messages, each cut to its matching line."""
+    base = sid << POS_BITS
+    hits = catalog.conn.execute(
+        f"""SELECT highlight(messages, 0, '{START}', '{END}'), role, agent, caller FROM messages
+            WHERE messages MATCH :q AND rowid BETWEEN :lo AND :hi {_WHO if agent else ""} ORDER BY rank LIMIT 10""",
+        {**params, "lo": base, "hi": base | ((1 << POS_BITS) - 1)},
+    ).fetchall()
+    snippets: list[Snippet] = []
+    seen: set[object] = set()
+    for marked, role, who_agent, caller in hits:
+        pieces = _line(marked)
+        line = "".join(p for p, _ in pieces)
+        # a delegation is stored twice: the send_message call and the message it delivered
+        key = line if role == "tool_call" or (role == "user" and caller) else (line, role, who_agent, caller)
+        if key in seen:
+            continue
+        seen.add(key)
+        snippets.append(Snippet(role, who_agent, caller, pieces))
+        if len(snippets) == SNIPPETS:
+            break
+    return snippets
 
 
 def _line(marked: str) -> list[tuple[str, bool]]:

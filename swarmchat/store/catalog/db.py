@@ -10,6 +10,8 @@ two processes catching up at once do the work once.
 sessions   one row per session: its signature (what it looked like when read; NULL: read it again
            next time), state ('ok', 'damaged', 'gone'), where and why damaged, the SessionMeta's fields
 messages   FTS5, one row per message (texts.Row); rowid = session id << 24 | position in its list
+docs       FTS5 without content, one row per session that has messages (rowid = session id): its messages'
+           texts joined, so that sessions are ranked by bm25 over sessions, not over every matching message
 settings   key/value: the sessions directory's signature once it has settled (file store)
 """
 
@@ -27,7 +29,7 @@ from swarmchat.session import Item, SessionMeta
 from swarmchat.store.base import BadSession, Listed
 from swarmchat.store.catalog.texts import rows
 
-VERSION = 1
+VERSION = 2
 META = [f.name for f in fields(SessionMeta)]
 JSON_FIELDS = {f.name for f in fields(SessionMeta) if "list" in str(f.type) or "dict" in str(f.type)}
 """Structured fields (tags, usage by agent, a remote agency's agents...), stored as JSON text."""
@@ -51,6 +53,7 @@ CREATE VIRTUAL TABLE messages USING fts5(
   text, role UNINDEXED, agent UNINDEXED, caller UNINDEXED, stamp UNINDEXED, fp UNINDEXED,
   tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE docs USING fts5(text, content = '', tokenize = 'unicode61 remove_diacritics 2');
 INSERT INTO settings VALUES ('fingerprint', '{_FINGERPRINT}');
 """
 
@@ -145,7 +148,7 @@ class Catalog:
 
     def _index(self, sid: int, items: list[Item], fresh: bool) -> None:
         """Bring the session's messages up to date: rows from the first one that changed are replaced
-        (a turn appends, an undo cuts back), so a long session costs only what changed."""
+        (a turn appends, an undo cuts back), so a long session costs only what changed; then its doc."""
         new = [(row, row.fingerprint()) for row in rows(items[: 1 << POS_BITS])]
         base = sid << POS_BITS
         keep = 0
@@ -159,12 +162,30 @@ class Catalog:
                 if old.get(row.pos) != fp:
                     break
                 keep = row.pos + 1
+            if len(old) == sum(1 for row, _ in new if row.pos < keep) and len(new) == len(old):
+                return  # nothing changed
+            if old:
+                # a contentless FTS5 row is deleted by giving the very text it was indexed with
+                self.conn.execute(
+                    "INSERT INTO docs (docs, rowid, text) VALUES ('delete', ?, ?)", (sid, self._doc_text(sid))
+                )
             if len(old) > sum(1 for row, _ in new if row.pos < keep):
                 self._cut(sid, keep)
         self.conn.executemany(
             "INSERT INTO messages (rowid, text, role, agent, caller, stamp, fp) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(base | r.pos, r.text, r.role, r.agent, r.caller, r.stamp, fp) for r, fp in new if r.pos >= keep],
         )
+        if new:
+            text = _DOC_SEP.join(r.text for r, _ in new) if fresh else self._doc_text(sid)
+            self.conn.execute("INSERT INTO docs (rowid, text) VALUES (?, ?)", (sid, text))
+
+    def _doc_text(self, sid: int) -> str:
+        """The session's doc: the texts of its message rows, in order (what its docs row holds)."""
+        base = sid << POS_BITS
+        found = self.conn.execute(
+            "SELECT text FROM messages WHERE rowid BETWEEN ? AND ? ORDER BY rowid", (base, base | _MASK)
+        )
+        return _DOC_SEP.join(text for (text,) in found)
 
     def _cut(self, sid: int, keep: int) -> None:
         base = sid << POS_BITS
@@ -172,6 +193,7 @@ class Catalog:
 
 
 _MASK = (1 << POS_BITS) - 1
+_DOC_SEP = "\n"
 
 
 def _listed(row: sqlite3.Row) -> Listed:
