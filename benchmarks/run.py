@@ -737,7 +737,8 @@ def bench_history(b: Bench, fake: Any) -> None:
     """First token of `resume NAME -m hi` at 10 / 1,000 / 5,000 / 10,000 stored items, both APIs, with the
     fast path and without it (SWARMCHAT_NO_FASTPATH=1: openai-python's transform walks the history); and
     in-process: swarmchat's `Binding.turn` (the REPL's path) against a bare agency-swarm loop on the
-    SDK's own client."""
+    SDK's own client, and against the wire floor: the same request body encoded and POSTed by a bare
+    httpx client, to its first text delta (what sending and parsing a history this long costs anyone)."""
     store = FileStore(b.tmp / "history")
     for api in ("responses", "chat"):
         for n in HISTORY_SIZES:
@@ -768,19 +769,24 @@ def bench_history(b: Bench, fake: Any) -> None:
     rounds = 2 if b.quick else 3
     for api in ("responses", "chat"):
         firsts = asyncio.run(_history_rounds(b, fake, store, api, rounds))
-        for label in ("swarmchat Binding.turn", "bare agency-swarm"):
+        for label in ("swarmchat Binding.turn", "bare agency-swarm", "wire floor"):
             base = median(firsts[(label, HISTORY_SIZES[0])])
             cells = [f"{ms(median(firsts[(label, n)])):,.0f}" for n in HISTORY_SIZES]
             ratios = [f"{median(firsts[(label, n)]) / base:.1f}x" for n in HISTORY_SIZES[1:]]
             b.add("history", f"{api}: in-process first token, {label}, 10,000 items",
                   ms(median(firsts[(label, HISTORY_SIZES[-1])])), "ms",
                   note=f"10 / 1k / 5k / 10k: {' / '.join(cells)} ms; ratios {' / '.join(ratios)}")  # fmt: skip
+        own = {n: median(firsts[("swarmchat Binding.turn", n)]) for n in HISTORY_SIZES}
+        above = [own[n] - median(firsts[("wire floor", n)]) for n in HISTORY_SIZES]
+        b.add("history", f"{api}: in-process, swarmchat's time above the wire floor, 10,000 items", ms(above[-1]), "ms",
+              note=f"10 / 1k / 5k / 10k: {' / '.join(f'{ms(a):,.0f}' for a in above)} ms")  # fmt: skip
 
 
 async def _history_rounds(
     b: Bench, fake: Any, store: FileStore, api: str, rounds: int
 ) -> dict[tuple[str, int], list[float]]:
     import agents
+    import httpx
     from openai import AsyncOpenAI
 
     from swarmchat.agency import bind, import_agency_swarm
@@ -790,6 +796,7 @@ async def _history_rounds(
     import_agency_swarm()
     model_cls = agents.OpenAIChatCompletionsModel if api == "chat" else agents.OpenAIResponsesModel
     plain = AsyncOpenAI(api_key="sk-bench-not-real", base_url=fake.url, max_retries=0)
+    wire = httpx.AsyncClient(timeout=300)
     firsts: dict[tuple[str, int], list[float]] = {}
     for n in HISTORY_SIZES:
         session = store.open(f"{api}-{n}")
@@ -807,10 +814,26 @@ async def _history_rounds(
                 for label, target in order if r % 2 == 0 else order[::-1]:
                     run = _swarmchat_first if target is binding else _bare_first
                     firsts.setdefault((label, n), []).append(await run(target, f"question {r}"))
+                sent = fake.last  # swarmchat's request of this round: the body is sent again on its own
+                floor = await _wire_first(wire, f"http://127.0.0.1:{fake.port}{sent.path}", sent.body)
+                firsts.setdefault(("wire floor", n), []).append(floor)
         finally:
             session.close()
     await plain.close()
+    await wire.aclose()
     return firsts
+
+
+async def _wire_first(wire: Any, url: str, body: dict[str, Any]) -> float:
+    """Seconds to encode a request body and POST it to the model server, to the first text delta: what any
+    client pays for a history this long (the server must read and parse it), whatever it runs on."""
+    start = time.perf_counter()
+    content = json.dumps(body).encode()
+    async with wire.stream("POST", url, content=content, headers={"content-type": "application/json"}) as response:
+        async for chunk in response.aiter_bytes():
+            if b"output_text.delta" in chunk or b'"content":"' in chunk:
+                return time.perf_counter() - start
+    raise BenchError(f"the model server sent no text for the replayed body ({response.status_code})")
 
 
 async def _swarmchat_first(binding: Any, text: str) -> float:
