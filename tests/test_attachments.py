@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from agency_server import AgencyServer
 from conftest import Run, one_error_line, stored
 from fake_openai import FakeOpenAI, Reply
 from prompt_toolkit.completion import CompleteEvent
@@ -443,3 +444,24 @@ def test_attach_in_the_repl_shows_pending_files_and_sends_them_with_the_next_mes
     assert "📎 dot.png (PNG image" in history and "📎 server log.txt (text, 48 bytes)" in history
     assert "base64" not in history
     t.exit()
+
+
+def test_files_reach_a_served_agency_and_again_from_the_history_after_resume(
+    cli: Run, served: tuple[FakeOpenAI, AgencyServer], files: dict[str, Path]
+) -> None:
+    """The same parts through agency-swarm's run_fastapi: sent with the message, then in `chat_history`."""
+    server, srv = served
+    server.push(Reply("The disk filled up at 03:12."))
+    attach = [arg for key in ("png", "pdf", "txt") for arg in ("--attach", str(files[key]))]
+    first = cli("new", "incident", "--agency", srv.url("assistant"), "-m", "What went wrong?", *attach)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "The disk filled up at 03:12.\n"
+    assert user_parts(server.last.body, "responses") == [expected_parts("responses", files)]
+
+    server.push(Reply("Free some space."))
+    second = cli("resume", "incident", "-m", "And now?")
+    assert second.returncode == 0, second.stderr
+    assert user_parts(server.last.body, "responses")[0] == expected_parts("responses", files)
+    assert server.last.user_texts()[-1] == "And now?"
+    shown = cli("show", "incident")
+    assert "📎 dot.png (PNG image, " in shown.stdout and "📎 report.pdf (PDF, 2 KB)" in shown.stdout
