@@ -50,6 +50,9 @@ class SessionMeta:
     # SPEC runs its code, so `resume` asks first (see lifecycle.confirm_agency).
     agency_trusted: bool = True
     remote_agency: dict[str, Any] | None = None  # a served agency's agents (get_metadata), for an instant prompt
+    # how full its model's context window was at the last turn's largest call (None: unknown window): the
+    # REPL's toolbar warning, kept across resume
+    context_used: float | None = None
     schema_version: int = SCHEMA_VERSION
 
     @classmethod

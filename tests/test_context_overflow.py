@@ -70,6 +70,12 @@ def test_the_toolbar_warns_when_the_context_is_nearly_full(term, server: FakeOpe
     t.prompt()
     toolbar = t.on_screen("context 86%").splitlines()[-1]  # 110,000 of 128,000 input tokens
     assert "gpt-4o" in toolbar and "/compact" in toolbar
+    t.exit()
+
+    t = term("resume", "warm")  # the warning is kept with the session, before any new turn
+    t.prompt()
+    toolbar = t.on_screen("context 86%").splitlines()[-1]
+    assert "/compact" in toolbar
 
     t.line("/model house-model-7")  # a model whose window nobody publishes: no warning
     t.expect("every agent now uses")

@@ -43,7 +43,7 @@ class Repl:
         self.agency_spec = agency
         self.console = console
         self.usage = Usage()
-        self.context_used: float | None = None
+        self.context_used: float | None = session.meta.context_used
         """How full the context window was at the last turn's largest model call (None: unknown window)."""
         self.leaving: int | None = None
         """The signal (SIGTERM, SIGHUP) that asked the REPL to leave, if one did."""
@@ -127,6 +127,7 @@ class Repl:
         self.live = LiveSession(session)
         self.agency_spec = None  # a --agency given at start-up was the old session's (stored in its meta)
         self.usage = Usage()
+        self.context_used = session.meta.context_used
         self._history_broken = False
         screen.use_history(self.prompt, screen.input_history(session.meta.name, self.history_failed))
         self.loader = AgencyLoader(self.console, self.prompt.app)
@@ -266,6 +267,11 @@ class Repl:
             view.close(interrupted=cancelled)
             if calls:
                 self.context_used = self._context_used(binding, calls)
+                if self.context_used != self.meta.context_used:
+                    try:  # kept for the toolbar after resume
+                        self.live.session.update_meta(context_used=self.context_used)
+                    except (OSError, StoreUnavailable) as exc:
+                        self.live.failed(exc)  # reported once, with the turn's own save failures
         if view.error is not None and view.error.kind == "context_overflow":
             await self.compact_and_resend(binding, message, recipient, before)
 
