@@ -185,7 +185,13 @@ def hostile_export(tmp_path: Path, server_url: str) -> tuple[Path, str, Path]:
     agency.write_text(MARKER_AGENCY)
     spec = f"{agency}:create_agency"
     stamp = "2026-01-01T00:00:00.000+00:00"
-    session = {"name": "gift", "created_at": stamp, "updated_at": stamp, "agency": spec, "base_url": server_url}
+    session: dict[str, object] = {
+        "name": "gift",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "agency": spec,
+        "base_url": server_url,
+    }
     session |= {"schema_version": 1, "agency_trusted": True}  # the file's own claim counts for nothing
     messages = [
         {"role": "user", "content": "hi", "agent": "Assistant", "callerAgent": None},

@@ -395,7 +395,7 @@ def _responses_events(reply: Reply, model: str) -> Any:
         rs_id = f"rs_{ids[0]}"
         yield ev("response.output_item.added", output_index=0, item=_reasoning_item(rs_id, []))
         for n, text in enumerate(reply.reasoning):
-            part = {"type": "summary_text", "text": ""}
+            part: dict[str, Any] = {"type": "summary_text", "text": ""}
             where = {"item_id": rs_id, "output_index": 0, "summary_index": n}
             yield ev("response.reasoning_summary_part.added", **where, part=part)
             for piece in re.findall(r"\S+\s*|\s+", text):

@@ -38,7 +38,7 @@ class Terminal:
         self.text = ""
         self.seen = 0  # how far `expect` has read in `text`
         self.screen = AnsweringScreen(120, 40, history=4000)
-        self.screen.write_process_input = self.child.send  # answers cursor-position requests, as terminals do
+        self.screen.write_process_input = self.child.send  # type: ignore[method-assign]  # answers cursor-position requests, as terminals do
         self.stream = pyte.Stream(self.screen)
 
     def _read(self, wait: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI, Reply
@@ -26,7 +27,7 @@ def session(server: FakeOpenAI) -> Iterator[OpenSession]:
         opened.close()
 
 
-def run(binding: BoundAgency, message: str | list[dict[str, object]]) -> list[Event]:
+def run(binding: BoundAgency, message: str | list[dict[str, Any]]) -> list[Event]:
     async def collect() -> list[Event]:
         return [event async for event in binding.turn(message)]  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ from swarmchat.store.files import FileStore
 
 
 def make_session(data_dir: Path, name: str, *texts: str, agency: str | None = None) -> None:
-    items = []
+    items: list[dict[str, object]] = []
     for n, text in enumerate(texts):
         items.append({"role": "user", "content": text, "agent": "Assistant", "callerAgent": None, "timestamp": 2 * n})
         items.append(

@@ -435,7 +435,7 @@ def _cut(which: str, keep: Callable[[int], int]) -> Callable[[Path, Path], None]
 
 
 # case: (the file that breaks, how, words the problem must contain)
-BROKEN: dict[str, tuple[str, Callable[[Path, Path], None], str]] = {
+BROKEN: dict[str, tuple[str, Callable[[Path, Path], object], str]] = {
     "empty": ("json", lambda m, j: m.write_bytes(b""), "empty file"),
     "truncated-at-1": ("json", _cut("json", lambda n: 1), "not valid JSON"),
     "truncated-in-half": ("json", _cut("json", lambda n: n // 2), "not valid JSON"),

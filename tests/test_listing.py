@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def settled_dir(data_dir: Path) -> str | None:
     return None if row is None else row[0]
 
 
-def names(listed: list[object]) -> list[str]:
+def names(listed: Sequence[object]) -> list[str]:
     return [getattr(m, "name", "?") for m in listed]
 
 

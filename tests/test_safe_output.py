@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pexpect
 import pytest
@@ -23,6 +24,9 @@ from swarmchat.events import Delegation, MessageDone, TextDelta, ToolCall, ToolO
 from swarmchat.safe_text import StreamGuard, json_dumps, safe_line, safe_markdown, safe_text
 from swarmchat.session import SessionMeta
 from swarmchat.store import open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 TITLE = "\x1b]0;PWNED-TITLE\x07"
 CLEAR = "\x1b[2J"
@@ -84,7 +88,7 @@ def test_json_escapes_c1_controls_and_keeps_the_data() -> None:
 # --- rendering ------------------------------------------------------------------------------------
 
 
-def console() -> tuple[object, io.StringIO]:
+def console() -> tuple[Console, io.StringIO]:
     from rich.console import Console
 
     buffer = io.StringIO()

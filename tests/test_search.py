@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run, one_error_line
@@ -38,7 +39,7 @@ def filler(n: int) -> None:
         make(f"other-{i}", msg("user", f"notes on topic {i} about gardens"), msg("assistant", "sure, gardens"))
 
 
-def search(cli: Run, *args: str) -> list[dict[str, object]]:
+def search(cli: Run, *args: str) -> list[dict[str, Any]]:
     out = cli("search", *args, "--json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)  # type: ignore[no-any-return]
@@ -55,9 +56,9 @@ def test_ranked_by_relevance_then_recency_with_snippets(cli: Run, store_url: str
     make("newest", msg("user", "what about the sea"), msg("assistant", "no idea"))
     hits = search(cli, "volcano")
     assert [h["name"] for h in hits] == ["often", "once"]
-    assert hits[0]["score"] > hits[1]["score"]  # type: ignore[operator]
+    assert hits[0]["score"] > hits[1]["score"]
     snippets = hits[0]["snippets"]
-    assert [(s["role"], s["text"]) for s in snippets] == [  # type: ignore[union-attr]
+    assert [(s["role"], s["text"]) for s in snippets] == [
         ("user", "volcano volcano"),
         ("assistant", "yes, the volcano erupted; volcano facts follow"),
     ]
@@ -113,7 +114,7 @@ def test_tool_outputs_delegations_attachments_and_agent_filter(cli: Run, store_u
     assert found(cli, "thermometer") == ["team"]  # a tool output
     hits = search(cli, "boiling")
     assert [h["name"] for h in hits] == ["team"]
-    roles = [(s["role"], s["agent"], s["caller"]) for s in hits[0]["snippets"]]  # type: ignore[union-attr]
+    roles = [(s["role"], s["agent"], s["caller"]) for s in hits[0]["snippets"]]
     assert len(roles) == 1 and roles[0] in (("tool_call", "Lead", None), ("user", "Researcher", "Lead"))
     assert found(cli, "celsius", "--agent", "researcher") == ["team"]  # said by the Researcher
     assert found(cli, "celsius", "--agent", "Lead") == ["team"]  # said to the Lead

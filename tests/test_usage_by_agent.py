@@ -14,7 +14,7 @@ from agencies import TWO_AGENTS, write_agency
 from conftest import Run
 from fake_openai import FakeOpenAI, Reply, send_message
 
-from swarmchat.session import SessionMeta
+from swarmchat.session import Item, SessionMeta
 from swarmchat.store import open_store
 
 LEAD_ASKS = Reply(tool_calls=[send_message("Researcher", "Find the boiling point of water.")], usage=(100, 10))
@@ -46,7 +46,7 @@ def test_the_workers_tokens_are_booked_to_the_worker(cli: Run, server: FakeOpenA
 
 def test_a_cut_fork_starts_its_per_agent_counts_at_zero(cli: Run) -> None:
     counts = {"Lead": {"input_tokens": 5, "output_tokens": 1, "requests": 1}}
-    items = [
+    items: list[Item] = [
         {"role": "user", "content": "q", "agent": "Lead", "callerAgent": None, "timestamp": 1},
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a", "annotations": []}],
          "agent": "Lead", "callerAgent": None, "timestamp": 2},
