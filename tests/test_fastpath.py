@@ -14,6 +14,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Required
@@ -28,7 +29,7 @@ from openai.resources.responses import AsyncResponses
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 from typing_extensions import TypedDict
 
-from swarmchat.agency import bind, openai_client
+from swarmchat.agency import bind, openai_client, standin
 from swarmchat.bound import LiveSession
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
@@ -317,3 +318,128 @@ def test_resume_m_on_a_session_of_thousands_of_items(cli: Run, server: FakeOpenA
     meta, stored = store.read("long")
     assert len(stored) == meta.message_count == 3_002
     assert stored[:3_000] == items
+
+
+# --- the history stand-in (swarmchat/agency/standin.py) ---------------------------------------------
+
+VOLATILE_KEYS = ("agent_run_id", "parent_run_id", "run_trace_id", "timestamp")
+VOLATILE_IDS = re.compile(r"\b(msg_agent_run_[0-9a-f]{32}_\d+|msg_interrupted_\d+|agent_run_[0-9a-f]{32})\b")
+LONG_REPLY = " ".join(f"word{n}" for n in range(40))
+
+
+def stable(items: list[Item]) -> str:
+    """The stored items as JSON, with what differs from run to run by design (run ids, trace ids,
+    timestamps, the ids the scripted server numbers) masked."""
+    masked = [{k: ("*" if k in VOLATILE_KEYS else v) for k, v in item.items()} for item in items]
+    return VOLATILE_IDS.sub("ID", normalized({"items": masked}))
+
+
+def unstamped(body: dict[str, Any]) -> str:
+    """`normalized`, and the id swarmchat gives a stopped reply (it holds the time) masked."""
+    return VOLATILE_IDS.sub("ID", normalized(body))
+
+
+async def one_turn(binding: Any, message: str | list[Item], recipient: str | None = None) -> str:
+    events = [event async for event in binding.turn(message, recipient)]
+    errors = [e.message for e in events if isinstance(e, TurnError)]
+    assert not errors, errors
+    done = [e for e in events if isinstance(e, TurnDone)]
+    assert done, events
+    return done[-1].text
+
+
+async def stopped_turn(binding: Any, message: str) -> None:
+    """A turn the user stops as soon as the reply starts (the REPL's Esc/Ctrl-C): the partial reply is kept."""
+    from swarmchat.events import TextDelta
+
+    turn = binding.turn(message)
+    async for event in turn:
+        if isinstance(event, TextDelta):
+            break
+    await turn.aclose()
+
+
+def conversation_script(server: FakeOpenAI, binding: Any) -> None:
+    """Plain turns, delegations, an attachment, a stopped turn, an undo and a second recipient agent."""
+
+    async def go() -> None:
+        server.push(Reply("Hello! How can I help?"))
+        await one_turn(binding, "Hello")
+        server.push(*delegation("call_script_1"))
+        await one_turn(binding, "Boiling point of water?")
+        server.push(Reply("A one-pixel PNG and a tiny PDF."))
+        await one_turn(binding, ATTACHED)
+        server.push(Reply("Noted."))
+        await one_turn(binding, "Remember 42.")
+        server.push(Reply(LONG_REPLY, delay=0.05))
+        await stopped_turn(binding, "Tell me a long story.")
+        server.push(Reply("Fine, a short one."))
+        await one_turn(binding, "Shorter, please.")
+        server.push(Reply("Said."))
+        await one_turn(binding, "Say something.")
+        items = binding.live_items()
+        last_user = max(i for i, item in enumerate(items) if item.get("role") == "user" and not item.get("callerAgent"))
+        binding.set_items(items[:last_user])  # /undo
+        server.push(Reply("Something else."))
+        await one_turn(binding, "Say something else.")
+        server.push(*delegation("call_script_2"))
+        await one_turn(binding, "And at 2,000 m?")
+        server.push(Reply("Researcher here."))
+        await one_turn(binding, "Hi Researcher.", "Researcher")
+        server.push(Reply("Still here."))
+        await one_turn(binding, "Still there?", "Researcher")
+        server.push(Reply("Welcome back."))
+        await one_turn(binding, "Back to Lead.", "Lead")
+        server.push(Reply("Bye!"))
+        await one_turn(binding, "Bye.", "Lead")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
+    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    """The same conversation with the stand-in (the default) and on the SDK's own path: every request
+    body is the same item for item, the stored sessions are the same, and the stand-in did the work."""
+    store = open_store()
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    bodies: dict[str, list[dict[str, Any]]] = {}
+    kept: dict[str, str] = {}
+    for variant in ("standin", "plain"):
+        if variant == "plain":
+            monkeypatch.setenv(openai_client.FASTPATH_OFF, "1")
+        meta = SessionMeta.fresh(variant, agency=spec, base_url=server.url, model="m", api=api)
+        session = store.open(variant, create=meta)
+        try:
+            binding = bind(session.meta, LiveSession(session))
+            before, counted = len(server.requests), replace(standin.stats)
+            conversation_script(server, binding)
+            bodies[variant] = [r.body for r in server.requests[before:]]
+            if variant == "standin":
+                used = standin.stats.expanded - counted.expanded
+                assert standin.stats.refused == counted.refused, "a request did not fit the stand-in"
+                # one per request of turns 3-7, 9 (two: the delegation), 11 and 13; the first two turns, the one
+                # after the undo and the two after a change of recipient take the full path and capture
+                assert used == 9, f"the stand-in stood in for the history in {used} request(s), not 9"
+                short = len(binding.agency.thread_manager.get_all_messages())
+                assert short < len(binding.live_items()) - 15, "agency-swarm still holds the whole history"
+            assert not binding.live.take_errors()
+        finally:
+            session.close()
+        _, items = store.read(variant)
+        assert not any(standin.is_token(item) for item in items)
+        kept[variant] = stable(items)
+
+    with_standin, plain = bodies["standin"], bodies["plain"]
+    assert len(with_standin) == len(plain)
+    for got, expected in zip(with_standin, plain, strict=True):
+        assert list(got) == list(expected)
+        for got_item, expected_item in zip(sent_list(got), sent_list(expected), strict=True):
+            assert unstamped(got_item) == unstamped(expected_item)
+        assert unstamped(got) == unstamped(expected)
+    assert kept["standin"] == kept["plain"]
+    last = sent_list(with_standin[-1])
+    text = json.dumps(last)
+    assert "iVBORw0KGgoAAAANSUhEUg==" in text and "JVBERi0xLjQK" in text and "[interrupted]" in text
+    assert "Say something." not in text and "Say something else." in text  # the undo reached the model
