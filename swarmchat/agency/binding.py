@@ -188,7 +188,7 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
 
     agency = construct(target, spec, live.load, save)
     binding = Binding(agency, live, standin=standin)
-    binding.configured(configure_models(agency, meta), meta.model)
+    binding.configured(configure_models(agency, meta), meta.model or "")
     if spec_override and spec_override != meta.agency:
         live.session.update_meta(agency=spec_override)
     binding.replay_problems = _changed_agency(binding, meta)
