@@ -443,3 +443,69 @@ def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
     text = json.dumps(last)
     assert "iVBORw0KGgoAAAANSUhEUg==" in text and "JVBERi0xLjQK" in text and "[interrupted]" in text
     assert "Say something." not in text and "Say something else." in text  # the undo reached the model
+
+
+def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(server: FakeOpenAI) -> None:
+    store = open_store()
+    store.write_new(SessionMeta.fresh("long", base_url=server.url, model="m", api="responses"), conversation(200))
+    session = store.open("long")
+    try:
+        binding = bind(session.meta, LiveSession(session))
+
+        async def go() -> None:
+            for n in range(3):
+                server.push(Reply(f"reply {n}"))
+                await one_turn(binding, f"turn {n}")
+
+        asyncio.run(go())
+        thread_manager = binding.agency.thread_manager
+        short = thread_manager.get_all_messages()
+        assert len(short) == 3 and standin.is_token(short[0])  # the stand-in, then the last turn
+        assert len(binding.live_items()) == 206
+        _, before = store.read("long")
+        stand = dict(short[0])
+        thread_manager.add_message(stand)  # a copy of the stand-in in the tail
+        thread_manager.replace_messages(short[1:])  # the stand-in gone: the history would shrink to 2 items
+        thread_manager.persist()
+        errors = binding.live.take_errors()
+        assert len(errors) == 2 and all("nothing was saved" in e for e in errors), errors
+        assert store.read("long")[1] == before
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_turns_of_a_long_session_hand_agency_swarm_a_short_list(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    """From the second turn of a bound session on, agency-swarm and the SDK walk the stand-in and the last
+    turn, not 2,000 items; the model gets the same requests as on the SDK's own path."""
+    store = open_store()
+    bodies: dict[str, list[dict[str, Any]]] = {}
+    for name in ("long", "long-plain"):
+        if name == "long-plain":
+            monkeypatch.setenv(openai_client.FASTPATH_OFF, "1")
+        store.write_new(SessionMeta.fresh(name, base_url=server.url, model="m", api=api), conversation(2_000))
+        session = store.open(name)
+        try:
+            binding = bind(session.meta, LiveSession(session))
+            seen: list[int] = []
+            before = len(server.requests)
+
+            async def go() -> None:
+                for n in range(3):
+                    server.push(Reply(f"reply {n}"))
+                    seen.append(len(binding.agency.thread_manager.get_all_messages()))  # noqa: B023
+                    await one_turn(binding, f"turn {n}")  # noqa: B023
+
+            asyncio.run(go())
+            bodies[name] = [r.body for r in server.requests[before:]]
+            # the whole history, then the stand-in and the last turn
+            assert seen == ([2_000, 3, 3] if name == "long" else [2_000, 2_002, 2_004])
+            assert server.last.input_count == 2_000 + 5 + (1 if api == "chat" else 0)  # the model got all of it
+        finally:
+            session.close()
+        meta, items = store.read(name)
+        assert len(items) == meta.message_count == 2_006
+        assert not any(standin.is_token(item) for item in items)
+    assert [unstamped(b) for b in bodies["long"]] == [unstamped(b) for b in bodies["long-plain"]]
