@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Required
 
 import pytest
-from agencies import TWO_AGENTS, write_agency
+from agencies import HANDOFF, TWO_AGENTS, write_agency
 from conftest import Run
 from fake_openai import FakeOpenAI, Reply, ToolCall, send_message
 from openai import AsyncOpenAI
@@ -359,53 +359,50 @@ async def stopped_turn(binding: Any, message: str) -> None:
     await turn.aclose()
 
 
-def conversation_script(server: FakeOpenAI, binding: Any) -> None:
+async def conversation_script(server: FakeOpenAI, binding: Any) -> None:
     """Plain turns, delegations, an attachment, a stopped turn, an undo and a second recipient agent."""
-
-    async def go() -> None:
-        server.push(Reply("Hello! How can I help?"))
-        await one_turn(binding, "Hello")
-        server.push(*delegation("call_script_1"))
-        await one_turn(binding, "Boiling point of water?")
-        server.push(Reply("A one-pixel PNG and a tiny PDF."))
-        await one_turn(binding, ATTACHED)
-        server.push(Reply("Noted."))
-        await one_turn(binding, "Remember 42.")
-        server.push(Reply(LONG_REPLY, delay=0.05))
-        await stopped_turn(binding, "Tell me a long story.")
-        server.push(Reply("Fine, a short one."))
-        await one_turn(binding, "Shorter, please.")
-        server.push(Reply("Said."))
-        await one_turn(binding, "Say something.")
-        items = binding.live_items()
-        last_user = max(i for i, item in enumerate(items) if item.get("role") == "user" and not item.get("callerAgent"))
-        binding.set_items(items[:last_user])  # /undo
-        server.push(Reply("Something else."))
-        await one_turn(binding, "Say something else.")
-        server.push(*delegation("call_script_2"))
-        await one_turn(binding, "And at 2,000 m?")
-        server.push(Reply("Researcher here."))
-        await one_turn(binding, "Hi Researcher.", "Researcher")
-        server.push(Reply("Still here."))
-        await one_turn(binding, "Still there?", "Researcher")
-        server.push(Reply("Welcome back."))
-        await one_turn(binding, "Back to Lead.", "Lead")
-        server.push(Reply("Bye!"))
-        await one_turn(binding, "Bye.", "Lead")
-
-    asyncio.run(go())
+    server.push(Reply("Hello! How can I help?"))
+    await one_turn(binding, "Hello")
+    server.push(*delegation("call_script_1"))
+    await one_turn(binding, "Boiling point of water?")
+    server.push(Reply("A one-pixel PNG and a tiny PDF."))
+    await one_turn(binding, ATTACHED)
+    server.push(Reply("Noted."))
+    await one_turn(binding, "Remember 42.")
+    server.push(Reply(LONG_REPLY, delay=0.05))
+    await stopped_turn(binding, "Tell me a long story.")
+    server.push(Reply("Fine, a short one."))
+    await one_turn(binding, "Shorter, please.")
+    server.push(Reply("Said."))
+    await one_turn(binding, "Say something.")
+    items = binding.live_items()
+    last_user = max(i for i, item in enumerate(items) if item.get("role") == "user" and not item.get("callerAgent"))
+    binding.set_items(items[:last_user])  # /undo
+    server.push(Reply("Something else."))
+    await one_turn(binding, "Say something else.")
+    server.push(*delegation("call_script_2"))
+    await one_turn(binding, "And at 2,000 m?")
+    server.push(Reply("Researcher here."))
+    await one_turn(binding, "Hi Researcher.", "Researcher")
+    server.push(Reply("Still here."))
+    await one_turn(binding, "Still there?", "Researcher")
+    server.push(Reply("Welcome back."))
+    await one_turn(binding, "Back to Lead.", "Lead")
+    server.push(Reply("Bye!"))
+    await one_turn(binding, "Bye.", "Lead")
 
 
-@pytest.mark.parametrize("api", APIS)
-def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
-    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
-) -> None:
-    """The same conversation with the stand-in (the default) and on the SDK's own path: every request
-    body is the same item for item, the stored sessions are the same, and the stand-in did the work."""
+def both_ways(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, spec: str, api: str, script: Callable[[Any], Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """Run `script` (an async function of a binding) on a fresh session with the stand-in (the default)
+    and on the SDK's own path (SWARMCHAT_NO_FASTPATH=1); assert that every request body is the same item
+    for item and that the stored sessions are the same. Returns the bodies and how many requests the
+    stand-in was expanded in."""
     store = open_store()
-    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
     bodies: dict[str, list[dict[str, Any]]] = {}
     kept: dict[str, str] = {}
+    used = 0
     for variant in ("standin", "plain"):
         if variant == "plain":
             monkeypatch.setenv(openai_client.FASTPATH_OFF, "1")
@@ -414,22 +411,18 @@ def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
         try:
             binding = bind(session.meta, LiveSession(session))
             before, counted = len(server.requests), replace(standin.stats)
-            conversation_script(server, binding)
+            asyncio.run(script(binding))
             bodies[variant] = [r.body for r in server.requests[before:]]
             if variant == "standin":
                 used = standin.stats.expanded - counted.expanded
                 assert standin.stats.refused == counted.refused, "a request did not fit the stand-in"
-                # one per request of turns 3-7, 9 (two: the delegation), 11 and 13; the first two turns, the one
-                # after the undo and the two after a change of recipient take the full path and capture
-                assert used == 9, f"the stand-in stood in for the history in {used} request(s), not 9"
-                short = len(binding.agency.thread_manager.get_all_messages())
-                assert short < len(binding.live_items()) - 15, "agency-swarm still holds the whole history"
             assert not binding.live.take_errors()
         finally:
             session.close()
         _, items = store.read(variant)
         assert not any(standin.is_token(item) for item in items)
         kept[variant] = stable(items)
+    monkeypatch.delenv(openai_client.FASTPATH_OFF)
 
     with_standin, plain = bodies["standin"], bodies["plain"]
     assert len(with_standin) == len(plain)
@@ -439,10 +432,51 @@ def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
             assert unstamped(got_item) == unstamped(expected_item)
         assert unstamped(got) == unstamped(expected)
     assert kept["standin"] == kept["plain"]
-    last = sent_list(with_standin[-1])
-    text = json.dumps(last)
+    return with_standin, used
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
+    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    """Plain turns, delegations, an attachment, a stopped turn, an undo and a second recipient agent: the
+    same requests and the same stored session with the stand-in as without it, and the stand-in did the work."""
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    bodies, used = both_ways(server, monkeypatch, spec, api, lambda binding: conversation_script(server, binding))
+    # one per request of turns 3-7, 9 (two: the delegation), 11 and 13; the first two turns, the one
+    # after the undo and the two after a change of recipient take the full path and capture
+    assert used == 9, f"the stand-in stood in for the history in {used} request(s), not 9"
+    text = json.dumps(sent_list(bodies[-1]))
     assert "iVBORw0KGgoAAAANSUhEUg==" in text and "JVBERi0xLjQK" in text and "[interrupted]" in text
     assert "Say something." not in text and "Say something else." in text  # the undo reached the model
+
+
+async def handoff_script(server: FakeOpenAI, binding: Any) -> None:
+    """Desk hands the conversation to Billing mid-turn (Billing's request carries the stand-in too), then
+    the user goes on talking to Desk (agency-swarm reminds it that the recipient changed)."""
+    server.push(Reply("Desk here."))
+    await one_turn(binding, "Hello")
+    server.push(Reply("Noted."))
+    await one_turn(binding, "My name is Ada.")
+    server.push(
+        Reply(tool_calls=[ToolCall("transfer_to_Billing", {"recipient_agent": "Billing"}, "call_hand_1")]),
+        Reply("Billing here: your invoice is paid."),
+    )
+    await one_turn(binding, "Is my invoice paid?")
+    for n in range(3):
+        server.push(Reply(f"Desk again {n}."))
+        await one_turn(binding, f"Thanks {n}.")
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_handoff_sends_and_stores_what_the_full_path_does(
+    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    spec = f"{write_agency(tmp_path, HANDOFF)}:create_agency"
+    bodies, used = both_ways(server, monkeypatch, spec, api, lambda binding: handoff_script(server, binding))
+    # turn 3: Desk's request and Billing's after the handoff; turns 4-6 (4 with agency-swarm's recipient reminder)
+    assert used == 5, f"the stand-in stood in for the history in {used} request(s), not 5"
+    assert any("You are Billing." in json.dumps(body) for body in bodies)
 
 
 def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(server: FakeOpenAI) -> None:

@@ -90,8 +90,12 @@ class Binding:
             name = str(getattr(model, "model", model)).lower()
             if chat and ("claude" in name or "anthropic" in name):
                 return None
-        agent = self.agency.agents[target]
-        return (self.live.meta.api, target, self.model_name(target), repr(getattr(agent, "model_settings", None)))
+        # a handoff hands the thread to another agent within the turn: every agent's model and settings count
+        models = tuple(
+            (name, self.model_name(name), repr(getattr(agent, "model_settings", None)))
+            for name, agent in self.agency.agents.items()
+        )
+        return (self.live.meta.api, target, models)
 
     async def summarize(self, transcript: str, instructions: str) -> str:
         """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""

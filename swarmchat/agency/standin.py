@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from swarmchat.session import Item
 
@@ -104,13 +104,14 @@ def outgoing(api: str, items: list[Any], plain_json: Callable[[Any], bool]) -> t
     if prefix is not None and at is not None:
         form = {"content": prefix.token, "role": "user"} | ({"type": "message"} if api == "input" else {})
         seam = items[at + 1 : at + 1 + len(prefix.seam)]
-        if items[at] != form or items[:at] != prefix.lead or seam != prefix.seam:
-            stats.refused += 1
-            turn.refused = True
-            raise StandInError("swarmchat's history stand-in does not fit this request; run the turn again")
+        rest = [*items[:at], *items[at + 1 :]]
+        if items[at] != form or not _same_lead(items[:at], prefix.lead) or seam != prefix.seam or _mentions(rest):
+            _refuse(turn)
         out, lead = [*items[:at], *prefix.sent, *items[at + 1 :]], at
-        plain = prefix.plain and plain_json([*items[:at], *items[at + 1 :]])
+        plain = prefix.plain and plain_json(rest)
         stats.expanded += 1
+    elif prefix is not None and _mentions(items):
+        _refuse(turn)  # the token inside some other item: it must never reach the model
     elif api == "messages" and items and _sdk_system(items[0]):
         lead = 1
     if plain is None:
@@ -122,6 +123,33 @@ def outgoing(api: str, items: list[Any], plain_json: Callable[[Any], bool]) -> t
             turn.lead, turn.sent, turn.seam = out[:lead], out[lead : len(out) - new], out[len(out) - new :]
             turn.plain = plain
     return out, plain
+
+
+def _refuse(turn: Capture) -> NoReturn:
+    stats.refused += 1
+    turn.refused = True
+    raise StandInError("swarmchat's history stand-in does not fit this request; run the turn again")
+
+
+def _same_lead(lead: list[Any], captured: list[Any]) -> bool:
+    """What precedes the history is what preceded it when captured: nothing (Responses), or the SDK's
+    system message (Chat Completions; after a handoff, the other agent's instructions)."""
+    return len(lead) == len(captured) and all(_sdk_system(item) for item in lead)
+
+
+def _mentions(value: object) -> bool:
+    """True if any string inside `value` holds a stand-in token."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if TOKEN in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return False
 
 
 def _token_at(items: list[Any], token: str) -> int | None:
