@@ -477,6 +477,7 @@ def test_a_handoff_sends_and_stores_what_the_full_path_does(
     # turn 3: Desk's request and Billing's after the handoff; turns 4-6 (4 with agency-swarm's recipient reminder)
     assert used == 5, f"the stand-in stood in for the history in {used} request(s), not 5"
     assert any("You are Billing." in json.dumps(body) for body in bodies)
+    assert "User has switched recipient agent" in json.dumps(bodies[-1])  # agency-swarm's reminder, sent on
 
 
 def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(server: FakeOpenAI) -> None:
