@@ -97,7 +97,11 @@ def outgoing(api: str, items: list[Any], plain_json: Callable[[Any], bool]) -> t
     """The list the client sends in place of `items` and whether it is plain JSON (None: not
     checked). Expands the stand-in; records the first request of the turn."""
     turn = CURRENT.get()
-    if turn is None or not turn.active or api != turn.api:
+    if turn is None:
+        return items, None  # no stand-in was ever made where this request comes from
+    if not turn.active or api != turn.api:
+        if _mentions(items):  # a request outside the turn that made it: it must never reach the model
+            _refuse(turn)
         return items, None
     prefix, out, lead, plain = turn.prefix, items, 0, None
     at = _token_at(items, prefix.token) if prefix is not None else None
