@@ -323,7 +323,9 @@ def test_resume_m_on_a_session_of_thousands_of_items(cli: Run, server: FakeOpenA
 # --- the history stand-in (swarmchat/agency/standin.py) ---------------------------------------------
 
 VOLATILE_KEYS = ("agent_run_id", "parent_run_id", "run_trace_id", "timestamp")
-VOLATILE_IDS = re.compile(r"\b(msg_agent_run_[0-9a-f]{32}_\d+|msg_interrupted_\d+|agent_run_[0-9a-f]{32})\b")
+VOLATILE_IDS = re.compile(
+    r"\b(msg_agent_run_[0-9a-f]{32}_\d+|msg_interrupted_\d+|agent_run_[0-9a-f]{32}|rs_msg_\d{6})\b"
+)  # chat replies' ids hold their run's id, a stopped reply's its time; reasoning ids the server's number
 LONG_REPLY = " ".join(f"word{n}" for n in range(40))
 
 
@@ -360,14 +362,15 @@ async def stopped_turn(binding: Any, message: str) -> None:
 
 
 async def conversation_script(server: FakeOpenAI, binding: Any) -> None:
-    """Plain turns, delegations, an attachment, a stopped turn, an undo and a second recipient agent."""
+    """Plain turns, delegations, an attachment, a reasoning item, a stopped turn, an undo, a second
+    recipient agent and a change of model."""
     server.push(Reply("Hello! How can I help?"))
     await one_turn(binding, "Hello")
     server.push(*delegation("call_script_1"))
     await one_turn(binding, "Boiling point of water?")
     server.push(Reply("A one-pixel PNG and a tiny PDF."))
     await one_turn(binding, ATTACHED)
-    server.push(Reply("Noted."))
+    server.push(Reply("Noted.", reasoning=["The user states a number to keep."]))  # a reasoning item in history
     await one_turn(binding, "Remember 42.")
     server.push(Reply(LONG_REPLY, delay=0.05))
     await stopped_turn(binding, "Tell me a long story.")
@@ -390,6 +393,10 @@ async def conversation_script(server: FakeOpenAI, binding: Any) -> None:
     await one_turn(binding, "Back to Lead.", "Lead")
     server.push(Reply("Bye!"))
     await one_turn(binding, "Bye.", "Lead")
+    binding.set_model("m2")  # /model
+    for n in range(2):
+        server.push(Reply(f"On m2 ({n})."))
+        await one_turn(binding, f"Which model? {n}")
 
 
 def both_ways(
@@ -443,12 +450,13 @@ def test_the_history_stand_in_sends_and_stores_what_the_full_path_does(
     same requests and the same stored session with the stand-in as without it, and the stand-in did the work."""
     spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
     bodies, used = both_ways(server, monkeypatch, spec, api, lambda binding: conversation_script(server, binding))
-    # one per request of turns 3-7, 9 (two: the delegation), 11 and 13; the first two turns, the one
-    # after the undo and the two after a change of recipient take the full path and capture
-    assert used == 9, f"the stand-in stood in for the history in {used} request(s), not 9"
+    # one per request of turns 3-7, 9 (two: the delegation), 11, 13 and 15; the first two turns, the one
+    # after the undo, the two after a change of recipient and the one after /model take the full path
+    assert used == 10, f"the stand-in stood in for the history in {used} request(s), not 10"
     text = json.dumps(sent_list(bodies[-1]))
     assert "iVBORw0KGgoAAAANSUhEUg==" in text and "JVBERi0xLjQK" in text and "[interrupted]" in text
     assert "Say something." not in text and "Say something else." in text  # the undo reached the model
+    assert bodies[-1]["model"] == "m2"
 
 
 async def handoff_script(server: FakeOpenAI, binding: Any) -> None:
