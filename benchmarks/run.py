@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -806,6 +807,9 @@ async def _history_rounds(
                 order = [("swarmchat Binding.turn", binding), ("bare agency-swarm", bare)]
                 for label, target in order if r % 2 == 0 else order[::-1]:
                     run = _swarmchat_first if target is binding else _bare_first
+                    # neither side pays for the other's garbage: a 10,000-item bare turn leaves enough for a
+                    # full collection (~350 ms) to land in whichever turn comes next
+                    gc.collect()
                     firsts.setdefault((label, n), []).append(await run(target, f"question {r}"))
         finally:
             session.close()
