@@ -494,27 +494,33 @@ def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(serve
     session = store.open("long")
     try:
         binding = bind(session.meta, LiveSession(session))
+        thread_manager = binding.agency.thread_manager
 
         async def go() -> None:
             for n in range(3):
                 server.push(Reply(f"reply {n}"))
                 await one_turn(binding, f"turn {n}")
+            short = thread_manager.get_all_messages()
+            assert len(short) == 3 and standin.is_token(short[0])  # the stand-in, then the last turn
+            assert len(binding.live_items()) == 206
+            _, before = store.read("long")
+            thread_manager.add_message(dict(short[0]))  # a copy of the stand-in in the tail
+            thread_manager.replace_messages(short[1:])  # the stand-in gone: the history would shrink to 2 items
+            thread_manager.persist()
+            errors = binding.live.take_errors()
+            assert len(errors) == 2 and all("nothing was saved" in e for e in errors), errors
+            assert store.read("long")[1] == before
+            server.push(Reply("still here"))  # the next turn takes the history back from the session
+            await one_turn(binding, "are you there?")
+            assert server.last.input_count == 207
 
         asyncio.run(go())
-        thread_manager = binding.agency.thread_manager
-        short = thread_manager.get_all_messages()
-        assert len(short) == 3 and standin.is_token(short[0])  # the stand-in, then the last turn
-        assert len(binding.live_items()) == 206
-        _, before = store.read("long")
-        stand = dict(short[0])
-        thread_manager.add_message(stand)  # a copy of the stand-in in the tail
-        thread_manager.replace_messages(short[1:])  # the stand-in gone: the history would shrink to 2 items
-        thread_manager.persist()
-        errors = binding.live.take_errors()
-        assert len(errors) == 2 and all("nothing was saved" in e for e in errors), errors
-        assert store.read("long")[1] == before
     finally:
         session.close()
+    meta, items = store.read("long")
+    assert items[:200] == conversation(200) and len(items) == meta.message_count == 208
+    assert [item["content"] for item in items[-2:-1]] == ["are you there?"]
+    assert not any(standin.is_token(item) for item in items)
 
 
 @pytest.mark.parametrize("api", APIS)

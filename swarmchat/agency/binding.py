@@ -144,22 +144,34 @@ class Binding:
     def _begin_standin(self, target: str) -> Capture | None:
         key = self.standin_key(target)
         thread_manager = self.agency.thread_manager
-        if key is None:
-            self.standin.restore(thread_manager, stored_items(self.agency))
+        try:
+            if key is None:
+                self.standin.restore(thread_manager, stored_items(self.agency))
+                return None
+            api = "messages" if self.live.meta.api == "chat" else "input"
+            return self.standin.begin(thread_manager, lambda: stored_items(self.agency), key, api)
+        except StandInError:
+            self._reload()
             return None
-        api = "messages" if self.live.meta.api == "chat" else "input"
-        return self.standin.begin(thread_manager, lambda: stored_items(self.agency), key, api)
 
     def _end_standin(self, capture: Capture | None, target: str, completed: bool) -> None:
         if capture is None:
             return
-        if capture.refused:
-            capture.active = False
-            self.standin.restore(self.agency.thread_manager, stored_items(self.agency))
-        elif completed:
-            self.standin.settle(self.agency.thread_manager, capture, target)
-        else:
-            capture.active = False  # stopped or failed: the stand-in in place stays
+        capture.active = False
+        try:
+            if capture.refused:
+                self.standin.restore(self.agency.thread_manager, stored_items(self.agency))
+            elif completed:
+                self.standin.settle(self.agency.thread_manager, capture, target)
+            # stopped or failed: the stand-in in place stays
+        except StandInError:
+            self._reload()
+
+    def _reload(self) -> None:
+        """The stand-in can no longer be expanded (never expected): drop it and take the history back
+        from the session, which never stored a stand-in and refused every save that would have lost items."""
+        self.standin.prefix = None
+        self.agency.thread_manager.replace_messages(self.live.load())
 
     def _keep_partial(self, tracker: TurnTracker) -> None:
         """agency-swarm drops a cancelled reply; store what was shown, marked as interrupted."""
