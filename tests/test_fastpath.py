@@ -488,6 +488,48 @@ def test_a_handoff_sends_and_stores_what_the_full_path_does(
     assert "User has switched recipient agent" in json.dumps(bodies[-1])  # agency-swarm's reminder, sent on
 
 
+@pytest.mark.parametrize("api", APIS)
+def test_a_reply_that_reuses_a_hidden_call_id_is_refused_not_sent_differently(
+    server: FakeOpenAI, tmp_path: Path, api: str
+) -> None:
+    """The SDK dedupes each request's items by id and call id across the whole list, keeping the latest:
+    when a model reuses a call id the stand-in hides, the full path would drop the hidden output (and
+    send a call without its output). The stand-in cannot reproduce that, so that request is refused and
+    the turn fails in one line; the originals go back and the next turn takes the full path."""
+    store = open_store()
+    meta = SessionMeta.fresh("reuse", agency=f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency",
+                             base_url=server.url, model="m", api=api)  # fmt: skip
+    session = store.open("reuse", create=meta)
+    refused, restored = standin.stats.refused, standin.stats.restored
+    try:
+        binding = bind(session.meta, LiveSession(session))
+
+        async def go() -> list[str]:
+            server.push(Reply("Hello!"))
+            await one_turn(binding, "Hello")
+            server.push(*delegation("call_reused"))
+            await one_turn(binding, "Boiling point?")
+            server.push(Reply("Noted."))
+            await one_turn(binding, "Thanks.")
+            server.push(*delegation("call_reused"))
+            failed = [e.message async for e in binding.turn("Boiling point, again?") if isinstance(e, TurnError)]
+            server.push(Reply("Here."))
+            await one_turn(binding, "Still there?")
+            return failed
+
+        failed = asyncio.run(go())
+    finally:
+        session.close()
+    assert len(failed) == 1 and "stand-in does not fit this request" in failed[0], failed
+    assert (standin.stats.refused, standin.stats.restored) == (refused + 1, restored + 1)
+    assert "Still there?" in server.last.user_texts() and "Hello" in server.last.user_texts()
+    _, items = store.read("reuse")
+    assert not any(standin.is_token(item) for item in items)
+    assert [item["content"] for item in items if item.get("role") == "user" and not item.get("callerAgent")] == [
+        "Hello", "Boiling point?", "Thanks.", "Boiling point, again?", "Still there?"
+    ]  # fmt: skip
+
+
 def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(server: FakeOpenAI) -> None:
     store = open_store()
     store.write_new(SessionMeta.fresh("long", base_url=server.url, model="m", api="responses"), conversation(200))

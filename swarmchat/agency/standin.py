@@ -111,6 +111,8 @@ def outgoing(api: str, items: list[Any], plain_json: Callable[[Any], bool]) -> t
         rest = [*items[:at], *items[at + 1 :]]
         if items[at] != form or not _same_lead(items[:at], prefix.lead) or seam != prefix.seam or _mentions(rest):
             _refuse(turn)
+        if not _sent_keys(rest).isdisjoint(prefix.keys):
+            _refuse(turn)  # the SDK dedupes a request's items by id and call id across the whole list
         out, lead = [*items[:at], *prefix.sent, *items[at + 1 :]], at
         plain = prefix.plain and plain_json(rest)
         stats.expanded += 1
@@ -286,6 +288,23 @@ def _clean_boundary(region: list[Item]) -> bool:
         and thread_last.get("role") == "assistant"
         and "tool_calls" not in thread_last
     )
+
+
+def _sent_keys(items: list[Any]) -> set[str]:
+    """The ids and call ids of the items of a request, in the terms of `_keys`: Responses items (messages
+    aside, which the SDK does not dedupe) and Chat Completions tool calls and tool results."""
+    found = set()
+    for item in items:
+        if type(item) is not dict:
+            continue
+        if "role" not in item:
+            found |= _keys(item)
+        if isinstance(call_id := item.get("tool_call_id"), str):
+            found.add(f"call_id:{call_id}")
+        for call in item.get("tool_calls") or ():
+            if isinstance(call, dict) and isinstance(call_id := call.get("id"), str):
+                found.add(f"call_id:{call_id}")
+    return found
 
 
 def _keys(item: Item) -> set[str]:
