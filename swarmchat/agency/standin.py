@@ -12,7 +12,13 @@ Everything that reads the history back out (saves, /history, undo, fork...) gets
 objects (`StandIn.expand`), so the store's diff stays O(1). A save that would store a token is
 refused. Any change the capture depends on (another recipient, model or settings; an undo) puts
 the originals back first, and that turn takes the SDK's full path and captures anew.
-`SWARMCHAT_NO_FASTPATH=1` turns it off with the client's fast path.
+
+Exactness rests on the pipeline being prefix-stable at the boundary: agency-swarm and the SDK treat
+items one by one, and the Chat Completions converter carries nothing past a finished assistant
+message (checked when settling). Every request checks what it can see (the token's form, what
+precedes it, the boundary turn's items right after it, no reused id or call id, no token elsewhere)
+and is refused, never sent differently, if one fails; tests/test_fastpath.py compares whole
+conversations with the full path. `SWARMCHAT_NO_FASTPATH=1` turns it off with the client's fast path.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from swarmchat.session import Item
 
 TOKEN = "\x00swarmchat-history:"
 CONTROL_ORIGINS = frozenset({"handoff_reminder", "recipient_reminder"})  # agency-swarm's, read back per turn
-TRACE_ID = re.compile(r"^trace_[a-f0-9]{32}$")  # agency-swarm 1.11 picks a run's trace id from history so
+TRACE_ID = re.compile(r"^trace_[a-f0-9]{32}$")  # agency-swarm 1.11 takes a run's trace id from the last such
 
 
 class StandInError(RuntimeError):
@@ -266,6 +272,7 @@ class StandIn:
             "timestamp": first.get("timestamp", 0),
             "history_protocol": "responses",
         }
+        # what agency-swarm finds scanning the history backwards for a trace id, should the visible part have none
         trace = next((t for item in reversed(region) if TRACE_ID.match(t := str(item.get("run_trace_id", "")))), None)
         if trace is not None:
             stand["run_trace_id"] = trace
