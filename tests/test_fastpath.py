@@ -322,18 +322,21 @@ def test_resume_m_on_a_session_of_thousands_of_items(cli: Run, server: FakeOpenA
 
 # --- the history stand-in (swarmchat/agency/standin.py) ---------------------------------------------
 
-VOLATILE_KEYS = ("agent_run_id", "parent_run_id", "run_trace_id", "timestamp")
 VOLATILE_IDS = re.compile(
     r"\b(msg_agent_run_[0-9a-f]{32}_\d+|msg_interrupted_\d+|agent_run_[0-9a-f]{32}|rs_msg_\d{6})\b"
 )  # chat replies' ids hold their run's id, a stopped reply's its time; reasoning ids the server's number
 LONG_REPLY = " ".join(f"word{n}" for n in range(40))
 
 
+RUN_IDS = re.compile(r"[0-9a-f]{32}|\b(?:msg|fc|resp|chatcmpl|rs_msg)_\d{6}\b|msg_interrupted_\d+")
+
+
 def stable(items: list[Item]) -> str:
-    """The stored items as JSON, with what differs from run to run by design (run ids, trace ids,
-    timestamps, the ids the scripted server numbers) masked."""
-    masked = [{k: ("*" if k in VOLATILE_KEYS else v) for k, v in item.items()} for item in items]
-    return VOLATILE_IDS.sub("ID", normalized({"items": masked}))
+    """The stored items as JSON with timestamps masked and every run, trace, call-output and server id
+    renamed by order of first appearance: two runs compare equal only if the same items share them."""
+    masked = [{k: ("*" if k == "timestamp" else v) for k, v in item.items()} for item in items]
+    names: dict[str, str] = {}
+    return RUN_IDS.sub(lambda m: names.setdefault(m.group(0), f"#{len(names)}"), json.dumps(masked))
 
 
 def unstamped(body: dict[str, Any]) -> str:
