@@ -429,9 +429,10 @@ def both_ways(
             assert not binding.live.take_errors()
         finally:
             session.close()
-        _, items = store.read(variant)
+        meta, items = store.read(variant)
         assert not any(standin.is_token(item) for item in items)
-        kept[variant] = stable(items)
+        counts = (meta.message_count, meta.input_tokens, meta.output_tokens, meta.usage_by_agent)
+        kept[variant] = f"{counts} {stable(items)}"
     monkeypatch.delenv(openai_client.FASTPATH_OFF)
 
     with_standin, plain = bodies["standin"], bodies["plain"]
