@@ -138,8 +138,10 @@ class Binding:
             raise
         finally:
             session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
-            self._end_standin(capture, str(target), completed)
-            session.end_turn(self.live_items())
+            try:
+                self._end_standin(capture, str(target), completed)
+            finally:
+                session.end_turn(self.live_items())
 
     def _begin_standin(self, target: str) -> Capture | None:
         key = self.standin_key(target)

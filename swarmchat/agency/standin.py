@@ -103,8 +103,11 @@ def outgoing(api: str, items: list[Any], plain_json: Callable[[Any], bool]) -> t
     """The list the client sends in place of `items` and whether it is plain JSON (None: not
     checked). Expands the stand-in; records the first request of the turn."""
     turn = CURRENT.get()
-    if turn is None:
-        return items, None  # no stand-in was ever made where this request comes from
+    if turn is None:  # not within a turn: no stand-in may be in it (checked where one could have come from)
+        if stats.installed and _mentions(items):  # until one is installed, no request can hold a token
+            stats.refused += 1
+            raise StandInError("swarmchat's history stand-in reached a request outside a turn; nothing was sent")
+        return items, None
     if not turn.active or api != turn.api:
         if _mentions(items):  # a request outside the turn that made it: it must never reach the model
             _refuse(turn)
@@ -204,6 +207,9 @@ class StandIn:
                 stats.refused += 1
                 raise StandInError("the history's stand-in went missing; nothing was saved")
             still = {id(item) for item in items[:at]}
+            if not still <= {id(item) for item in prefix.kept}:  # an item was replaced, not removed: never drop it
+                stats.refused += 1
+                raise StandInError("the history before its stand-in changed; nothing was saved")
             region = [item for item in prefix.region if item.get("callerAgent") is None or id(item) in still]
             tail = items[at + 1 :]
         for item in tail:
