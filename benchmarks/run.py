@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -813,6 +814,9 @@ async def _history_rounds(
                 order = [("swarmchat Binding.turn", binding), ("bare agency-swarm", bare)]
                 for label, target in order if r % 2 == 0 else order[::-1]:
                     run = _swarmchat_first if target is binding else _bare_first
+                    # neither side pays for the other's garbage: a 10,000-item bare turn leaves enough for a
+                    # full collection (~350 ms) to land in whichever turn comes next
+                    gc.collect()
                     firsts.setdefault((label, n), []).append(await run(target, f"question {r}"))
                 sent = fake.last  # swarmchat's request of this round: the body is sent again on its own
                 floor = await _wire_first(wire, f"http://127.0.0.1:{fake.port}{sent.path}", sent.body)

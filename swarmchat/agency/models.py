@@ -50,12 +50,13 @@ def client_settings() -> ClientSettings:
     return ClientSettings(seconds, count)
 
 
-def configure_models(agency: Any, meta: SessionMeta) -> None:
-    """Route every agent to the session's model, server and API."""
+def configure_models(agency: Any, meta: SessionMeta) -> Any:
+    """Route every agent to the session's model, server and API; the client they talk through
+    (None: the SDK's own, or no network at all)."""
     from swarmchat import echo_model
 
     if echo_model.configure(agency, meta.model):  # the built-in model: no client, no key, no network
-        return
+        return None
     import agents
 
     from swarmchat.agency.openai_client import build_client
@@ -73,13 +74,14 @@ def configure_models(agency: Any, meta: SessionMeta) -> None:
         agents.set_default_openai_client(client, use_for_tracing=False)
     agents.set_default_openai_api("chat_completions" if meta.api == "chat" else "responses")
     if not meta.model:
-        return
+        return client
     for agent in agency.agents.values():
         if "/" in meta.model and client is not None:
             model_cls = agents.OpenAIChatCompletionsModel if meta.api == "chat" else agents.OpenAIResponsesModel
             agent.model = model_cls(model=meta.model, openai_client=client)
         else:
             agent.model = meta.model
+    return client
 
 
 def price_per_token(model: str) -> tuple[float, float] | None:

@@ -11,7 +11,10 @@ declare no alias, the list goes through the public `extra_body`, which the SDK m
 body untransformed; the parameter itself gets an empty list, so the key keeps its place and the
 body's bytes are the same. Anything else takes the SDK's own path, unchanged.
 
-`SWARMCHAT_NO_FASTPATH=1` builds a plain `AsyncOpenAI` (for the benchmark's before/after).
+Before that, a turn's history stand-in (`standin`) is expanded back into what it stands for.
+
+`SWARMCHAT_NO_FASTPATH=1` builds a plain `AsyncOpenAI` (for the benchmark's before/after), which
+also turns the stand-in off.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from openai import AsyncOpenAI
 from openai.resources.chat import AsyncChat
 from openai.resources.chat.completions import AsyncCompletions
 from openai.resources.responses import AsyncResponses
+
+from swarmchat.agency import standin
 
 FASTPATH_OFF = "SWARMCHAT_NO_FASTPATH"
 JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -44,10 +49,14 @@ class FastPathStats:
 stats = FastPathStats()
 
 
+def fastpath_off() -> bool:
+    return os.environ.get(FASTPATH_OFF, "") in ("1", "true", "yes")
+
+
 def build_client(*, api_key: str | None, base_url: str | None, max_retries: int, timeout: float) -> AsyncOpenAI:
     """The client every agent of the session talks through. `base_url=None` and `api_key=None`
     read OPENAI_BASE_URL and OPENAI_API_KEY as the SDK does."""
-    cls = AsyncOpenAI if os.environ.get(FASTPATH_OFF, "") in ("1", "true", "yes") else FastOpenAI
+    cls = AsyncOpenAI if fastpath_off() else FastOpenAI
     return cls(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
 
 
@@ -86,10 +95,12 @@ def _route(key: str, params: dict[str, Any]) -> dict[str, Any]:
     extra = params.get("extra_body")
     if not isinstance(items, list) or not items:
         return params  # a string input or nothing to walk
+    items, plain = standin.outgoing(key, items, plain_json)
+    params = {**params, key: items}
     if (extra is not None and not isinstance(extra, Mapping)) or key in (extra or {}):
         stats.slow += 1
         return params
-    if aliased_keys(key) or not plain_json(items):
+    if aliased_keys(key) or not (plain_json(items) if plain is None else plain):
         stats.slow += 1
         return params
     stats.fast += 1
