@@ -30,6 +30,7 @@ from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 from typing_extensions import TypedDict
 
 from swarmchat.agency import bind, openai_client, standin
+from swarmchat.agency.binding import Binding
 from swarmchat.bound import LiveSession
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
@@ -540,6 +541,7 @@ def test_a_save_that_would_store_a_stand_in_or_lose_the_history_is_refused(serve
     session = store.open("long")
     try:
         binding = bind(session.meta, LiveSession(session))
+        assert isinstance(binding, Binding)  # the local agency
         thread_manager = binding.agency.thread_manager
 
         async def go() -> None:
@@ -584,6 +586,7 @@ def test_turns_of_a_long_session_hand_agency_swarm_a_short_list(
         session = store.open(name)
         try:
             binding = bind(session.meta, LiveSession(session))
+            assert isinstance(binding, Binding)  # the local agency
             seen: list[int] = []
             before = len(server.requests)
 
