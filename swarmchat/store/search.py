@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from swarmchat.store.base import SessionStore
 from swarmchat.store.catalog import db
 from swarmchat.store.catalog.db import POS_BITS, Catalog
+from swarmchat.store.catalog.texts import END, START
 
 SNIPPETS = 3
 LINE_CHARS = 160
-START, END = "\x02", "\x03"  # match markers: control characters, which stored text never holds
 
 
 @dataclass

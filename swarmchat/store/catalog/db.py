@@ -162,14 +162,15 @@ class Catalog:
                 if old.get(row.pos) != fp:
                     break
                 keep = row.pos + 1
-            if len(old) == sum(1 for row, _ in new if row.pos < keep) and len(new) == len(old):
+            unchanged = sum(1 for row, _ in new if row.pos < keep)
+            if unchanged == len(old) == len(new):
                 return  # nothing changed
             if old:
                 # a contentless FTS5 row is deleted by giving the very text it was indexed with
                 self.conn.execute(
                     "INSERT INTO docs (docs, rowid, text) VALUES ('delete', ?, ?)", (sid, self._doc_text(sid))
                 )
-            if len(old) > sum(1 for row, _ in new if row.pos < keep):
+            if len(old) > unchanged:
                 self._cut(sid, keep)
         self.conn.executemany(
             "INSERT INTO messages (rowid, text, role, agent, caller, stamp, fp) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from swarmchat.session import Item
 
-# C0 controls but newline and tab, DEL and C1: never stored, so never shown, and free to mark matches
-_MARKERS = re.compile("[\x02\x03]")
+START, END = "\x02", "\x03"
+"""What search marks a match with in a message's text (STX, ETX): removed from every text indexed."""
+_MARKERS = re.compile(f"[{START}{END}]")
 
 
 def clean(text: str) -> str:
