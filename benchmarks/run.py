@@ -641,7 +641,8 @@ def bench_memory(b: Bench, fake_url: str) -> None:
     bench_data.long_session(store, "long", 10_000, base_url=fake_url)
     env = b.env(store.root)
     runs = 1 if b.quick else 2  # peak memory hardly varies; a resume -m on 10,000 messages takes ~20 s
-    empty, full, empty_t, full_t, slow, slow_t = [], [], [], [], [], []
+    empty, full, empty_t, full_t, slow, slow_t, cold, cold_t = [], [], [], [], [], [], [], []
+    peak_rss(sw("resume", "long", "-m", "hi"), env)  # a session used before: its capture is kept
     for n in range(runs):
         rss, took = peak_rss(sw("new", f"empty-{n}", "-m", "hi", "--base-url", fake_url), env)
         empty.append(rss)
@@ -649,16 +650,24 @@ def bench_memory(b: Bench, fake_url: str) -> None:
         rss, took = peak_rss(sw("resume", "long", "-m", "hi"), env)
         full.append(rss)
         full_t.append(took)
+        kept = forget_capture(store, "long")
+        rss, took = peak_rss(sw("resume", "long", "-m", "hi"), env)
+        restore_capture(store, "long", kept)
+        cold.append(rss)
+        cold_t.append(took)
         rss, took = peak_rss(sw("resume", "long", "-m", "hi"), {**env, "SWARMCHAT_NO_FASTPATH": "1"})
         slow.append(rss)
         slow_t.append(took)
     b.add("memory", "peak RSS, new -m hi (empty session)", round(median(empty), 1), "MB")
     b.add("memory", "peak RSS, resume -m hi (10,000 messages)", round(median(full), 1), "MB")
     b.add("memory", "resume 10,000 - empty", round(median(full) - median(empty), 1), "MB", note="the history's cost")
+    b.add("memory", "peak RSS, resume -m hi (10,000), no capture kept", round(median(cold), 1), "MB",
+          note=f"+{median(cold) - median(empty):.1f} MB over empty: a first resume by this swarmchat")  # fmt: skip
     b.add("memory", "peak RSS, resume -m hi (10,000), fast path off", round(median(slow), 1), "MB",
           note=f"+{median(slow) - median(empty):.1f} MB over empty: SWARMCHAT_NO_FASTPATH=1")  # fmt: skip
     b.add("memory", "wall, new -m hi (empty session)", ms(median(empty_t)), "ms", note="agency-swarm import included")
     b.add("memory", "wall, resume -m hi (10,000 messages)", ms(median(full_t)), "ms")
+    b.add("memory", "wall, resume -m hi (10,000), no capture kept", ms(median(cold_t)), "ms")
     b.add("memory", "wall, resume -m hi (10,000), fast path off", ms(median(slow_t)), "ms")
 
 
@@ -735,6 +744,20 @@ def first_byte(cmd: list[str], env: dict[str, str], expect: bytes) -> float:
     return took
 
 
+def forget_capture(store: FileStore, name: str) -> bytes | None:
+    """Take away the session's kept capture (as before its first resume by this swarmchat); its bytes."""
+    path = store.derived_dir() / f"{name}.standin.json"
+    kept = path.read_bytes() if path.exists() else None
+    path.unlink(missing_ok=True)
+    return kept
+
+
+def restore_capture(store: FileStore, name: str, kept: bytes | None) -> None:
+    """Put back what `forget_capture` took (the run in between kept its own capture: it is replaced)."""
+    if kept is not None:
+        (store.derived_dir() / f"{name}.standin.json").write_bytes(kept)
+
+
 def bench_history(b: Bench, fake: Any) -> None:
     """First token of `resume NAME -m hi` at 10 / 1,000 / 5,000 / 10,000 stored items, both APIs, with the
     fast path and without it (SWARMCHAT_NO_FASTPATH=1: openai-python's transform walks the history); and
@@ -749,13 +772,18 @@ def bench_history(b: Bench, fake: Any) -> None:
             store.write_new(meta, items)
     env = b.env(store.root)
     runs = 2 if b.quick else max(3, b.runs // 3)
-    variants = {"fast path": env, "fast path off": {**env, "SWARMCHAT_NO_FASTPATH": "1"}}
+    off = {**env, "SWARMCHAT_NO_FASTPATH": "1"}
+    variants = {"fast path": env, "fast path, no capture kept": env, "fast path off": off}
     for api in ("responses", "chat"):
+        for n in HISTORY_SIZES:  # sessions used before: each keeps its capture (the steady state)
+            first_byte(sw("resume", f"{api}-{n}", "-m", "hi"), env, expect=b"echo: hi")
         times: dict[tuple[str, int], list[float]] = {}
         for r in range(runs):  # sizes and variants interleaved, so that they meet the same load
             for variant, venv in variants.items():
                 for n in HISTORY_SIZES if r % 2 == 0 else HISTORY_SIZES[::-1]:
+                    kept = forget_capture(store, f"{api}-{n}") if variant.endswith("no capture kept") else None
                     took = first_byte(sw("resume", f"{api}-{n}", "-m", "hi"), venv, expect=b"echo: hi")
+                    restore_capture(store, f"{api}-{n}", kept)
                     times.setdefault((variant, n), []).append(took)
             b.log(f"history {api}: round {r + 1}/{runs}")
         for variant in variants:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swarmchat.agency.build import construct, stored_items
+from swarmchat.agency.capture_cache import KIND, CaptureCache
 from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.errors import classify
 from swarmchat.agency.models import configure_models
@@ -29,6 +30,7 @@ class Binding:
     standin: StandIn = field(default_factory=lambda: StandIn(enabled=False))
     client: Any = None  # swarmchat's OpenAI client, when configure_models made one
     own_models: list[Any] = field(default_factory=list)  # model objects configure_models made on it
+    kept: CaptureCache | None = None  # where the stand-in's capture is kept with the session
 
     @property
     def agent_names(self) -> list[str]:
@@ -47,6 +49,7 @@ class Binding:
 
     def set_items(self, items: list[Item]) -> None:
         """Replace the history (undo, clear) and persist the change."""
+        items = self.standin.private(items)
         self.standin.prefix = None  # `items` are originals: the next turn takes the full path
         self.agency.thread_manager.replace_messages(items)
         self.live.save(self.live_items())
@@ -67,7 +70,7 @@ class Binding:
         agents = self.agency.agents.values()
         self.own_models = [a.model for a in agents if not isinstance(a.model, str)] if client and model else []
 
-    def standin_key(self, target: str) -> Hashable | None:
+    def standin_key(self, target: str) -> str | None:
         """What the stand-in's capture depends on for a turn to `target`, or None if the turn must not
         use one: a request could go through a client that would not expand it (another client or
         provider), or agency-swarm or the SDK would rewrite the history in ways the capture cannot
@@ -95,7 +98,7 @@ class Binding:
             (name, self.model_name(name), repr(getattr(agent, "model_settings", None)))
             for name, agent in self.agency.agents.items()
         )
-        return (self.live.meta.api, target, models)
+        return repr((self.live.meta.api, target, models))
 
     async def summarize(self, transcript: str, instructions: str) -> str:
         """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""
@@ -142,6 +145,7 @@ class Binding:
                 self._end_standin(capture, str(target), completed)
             finally:
                 session.end_turn(self.live_items())
+            self._keep_capture()
 
     def _begin_standin(self, target: str) -> Capture | None:
         key = self.standin_key(target)
@@ -169,6 +173,13 @@ class Binding:
         except StandInError:
             self._reload()
 
+    def _keep_capture(self) -> None:
+        """Keep the stand-in's capture with the session for the next process (when it grew enough)."""
+        prefix, kept = self.standin.prefix, self.kept
+        if prefix is not None and kept is not None:
+            kept.path = self.live.session.derived_path(KIND)  # a /rename moves the session
+            kept.keep(prefix, self.live.session.items())
+
     def _reload(self) -> None:
         """The stand-in can no longer be expanded (never expected): drop it and take the history back
         from the session, which never stored a stand-in and refused every save that would have lost items."""
@@ -194,6 +205,14 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
 
     target = resolve_spec(spec)
     standin = StandIn(enabled=not fastpath_off())
+    kept = CaptureCache(live.session.derived_path(KIND), spec) if standin.enabled else None
+
+    def load() -> list[Item]:
+        """agency-swarm's load callback: with the kept capture in place when it still fits."""
+        stored = live.session.items()
+        found = kept.read(stored) if kept is not None else None
+        initial = standin.adopt(stored, found, live.session.load) if found is not None else None
+        return initial if initial is not None else live.load()
 
     def save(items: list[Item]) -> None:
         """agency-swarm's save callback: the original items, never a stand-in."""
@@ -204,8 +223,8 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
             raise
         live.save(expanded)
 
-    agency = construct(target, spec, live.load, save)
-    binding = Binding(agency, live, standin=standin)
+    agency = construct(target, spec, load, save)
+    binding = Binding(agency, live, standin=standin, kept=kept)
     binding.configured(configure_models(agency, meta), meta.model or "")
     if spec_override and spec_override != meta.agency:
         live.session.update_meta(agency=spec_override)

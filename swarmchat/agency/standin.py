@@ -10,8 +10,11 @@ re-implementation). Items of other agent pairs (delegations) stay in the list, b
 
 Everything that reads the history back out (saves, /history, undo, fork...) gets the original
 objects (`StandIn.expand`), so the store's diff stays O(1). A save that would store a token is
-refused. Any change the capture depends on (another recipient, model or settings; an undo) puts
-the originals back first, and that turn takes the SDK's full path and captures anew.
+refused. A capture is also kept with the session (`capture_cache`), so the first turn of the next
+process starts with it in place (`StandIn.adopt`): the region is then the store's own read-only
+copy of those items (`shared`), which is copied before agency-swarm is ever given it back. Any
+change the capture depends on (another recipient, model or settings; an undo) puts the originals
+back first, and that turn takes the SDK's full path and captures anew.
 
 Exactness rests on the pipeline being prefix-stable at the boundary: agency-swarm and the SDK treat
 items one by one, and the Chat Completions converter carries nothing past a finished assistant
@@ -23,14 +26,16 @@ conversations with the full path. `SWARMCHAT_NO_FASTPATH=1` turns it off with th
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from swarmchat.session import Item
+from swarmchat.store.journal import dumps
 
 TOKEN = "\x00swarmchat-history:"
 CONTROL_ORIGINS = frozenset({"handoff_reminder", "recipient_reminder"})  # agency-swarm's, read back per turn
@@ -63,7 +68,7 @@ class Prefix:
     item: Item
     region: list[Item]
     kept: list[Item]  # the region's items of other agent pairs: still in agency-swarm's list, before `item`
-    key: Hashable
+    key: str
     lead: list[Any]  # what preceded the history in the request (chat: the system message)
     sent: list[Any]  # the region's user thread as the SDK sent it
     seam: list[Any]  # the boundary turn's first items as the SDK sent them (right after the token)
@@ -71,6 +76,8 @@ class Prefix:
     unpaired: set[str] = field(default_factory=set)  # call ids seen an odd number of times in the region
     keys: set[str] = field(default_factory=set)  # the region's item ids and call ids
     collided: bool = False  # a later item reused one of `keys`: agency-swarm's cleanup would see both
+    shared: bool = False  # `region` holds the store's private objects (adopted from a kept capture)
+    agent: str = ""  # the agent whose thread the stand-in is in
 
     @property
     def token(self) -> str:
@@ -81,7 +88,7 @@ class Prefix:
 class Capture:
     """One turn: the stand-in it runs with and what its first request sent (filled by the client)."""
 
-    key: Hashable
+    key: str
     api: str  # "input" (Responses) or "messages" (Chat Completions)
     live: Callable[[], list[Item]]  # agency-swarm's list now
     count: int  # its length when the turn started
@@ -220,15 +227,49 @@ class StandIn:
                 prefix.collided = True
         return [*region, *tail]
 
+    def private(self, items: list[Item]) -> list[Item]:
+        """`items` ready to hand to agency-swarm: those of a shared region replaced by copies."""
+        prefix = self.prefix
+        if prefix is None or not prefix.shared:
+            return items
+        store_owned = {id(item) for item in prefix.region}
+        at = [n for n, item in enumerate(items) if id(item) in store_owned]
+        copies = json.loads(dumps([items[n] for n in at]))
+        out = list(items)
+        for n, copy in zip(at, copies, strict=True):
+            out[n] = copy
+        return out
+
     def restore(self, thread_manager: Any, items: list[Item]) -> None:
         """Put the original items back into agency-swarm's ThreadManager (no save: they are stored)."""
         if self.prefix is not None:
-            full = self.expand(items)
+            full = self.private(self.expand(items))
             self.prefix = None
             thread_manager.replace_messages(full)
             stats.restored += 1
 
-    def begin(self, thread_manager: Any, live: Callable[[], list[Item]], key: Hashable, api: str) -> Capture:
+    def adopt(self, stored: list[Item], kept: CapturedPrefix, tail: Callable[[int], list[Item]]) -> list[Item] | None:
+        """Put a capture kept with the session in place before the agency is built: the list agency-swarm
+        is to load (the stand-in, then fresh copies of the rest from `tail(start)`), or None if the
+        history does not allow it. `stored` is the store's private list, whose first `kept.count` items
+        the capture was checked against."""
+        region = stored[: kept.count]
+        scanned = _scan(region, 0, [], set(), set())
+        if scanned is None:
+            return None
+        others, unpaired, keys = scanned
+        copies: list[Item] = json.loads(dumps(others))  # agency-swarm's own objects
+        swap = dict(zip(map(id, others), copies, strict=True))
+        region = [swap.get(id(item), item) for item in region]
+        stand = _stand_in(region, kept.agent)
+        self.prefix = Prefix(
+            stand, region, copies, kept.key, kept.lead, kept.sent, kept.seam, True, unpaired, keys,
+            shared=True, agent=kept.agent,
+        )  # fmt: skip
+        stats.installed += 1
+        return [*copies, stand, *tail(kept.count)]
+
+    def begin(self, thread_manager: Any, live: Callable[[], list[Item]], key: str, api: str) -> Capture:
         """Start a turn: the stand-in stays only if it was captured under the same `key`."""
         if self.prefix is not None and (self.prefix.key != key or self.prefix.collided):
             self.restore(thread_manager, live())
@@ -252,39 +293,70 @@ class StandIn:
             self.restore(thread_manager, turn.live())
             return
         reuse = old is not None and len(full) >= len(old.region) and full[: len(old.region)] == old.region
-        done = len(old.region) if old is not None and reuse else 0
-        unpaired = set(old.unpaired) if old is not None and reuse else set()
-        keys = set(old.keys) if old is not None and reuse else set()
-        kept = list(old.kept) if old is not None and reuse else []
         region = full[:boundary]
-        for item in region[done:]:
-            if item.get("callerAgent") is not None:
-                kept.append(item)
-            call_id = item.get("call_id")
-            if isinstance(call_id, str):
-                unpaired ^= {call_id}
-            keys |= _keys(item)
-        if unpaired or not _clean_boundary(region):
+        if old is not None and reuse:
+            scanned = _scan(region, len(old.region), list(old.kept), set(old.unpaired), set(old.keys))
+        else:
+            scanned = _scan(region, 0, [], set(), set())
+        if scanned is None:
             return
-        first = next((item for item in region if item.get("callerAgent") is None), None)
-        if first is None:
-            return
-        stand = {
-            "content": f"{TOKEN}{uuid.uuid4().hex}",
-            "role": "user",
-            "type": "message",
-            "agent": agent,
-            "callerAgent": None,
-            "timestamp": first.get("timestamp", 0),
-            "history_protocol": "responses",
-        }
-        # what agency-swarm finds scanning the history backwards for a trace id, should the visible part have none
-        trace = next((t for item in reversed(region) if TRACE_ID.match(t := str(item.get("run_trace_id", "")))), None)
-        if trace is not None:
-            stand["run_trace_id"] = trace
-        self.prefix = Prefix(stand, region, kept, turn.key, turn.lead, turn.sent, turn.seam, turn.plain, unpaired, keys)
-        thread_manager.replace_messages([*kept, stand, *full[boundary:]])
+        kept, unpaired, keys = scanned
+        shared = old is not None and old.shared  # the region may hold the store's objects
+        self.prefix = Prefix(
+            _stand_in(region, agent), region, kept, turn.key, turn.lead, turn.sent, turn.seam, turn.plain,
+            unpaired, keys, shared=shared, agent=agent,
+        )  # fmt: skip
+        thread_manager.replace_messages([*kept, self.prefix.item, *full[boundary:]])
         stats.installed += 1
+
+
+@dataclass
+class CapturedPrefix:
+    """A capture as kept with the session (`capture_cache`): what the SDK sent for the session's first
+    `count` stored items, under `key`, for a turn to `agent`."""
+
+    count: int
+    key: str
+    agent: str
+    lead: list[Any]
+    sent: list[Any]
+    seam: list[Any]
+
+
+def _scan(
+    region: list[Item], done: int, kept: list[Item], unpaired: set[str], keys: set[str]
+) -> tuple[list[Item], set[str], set[str]] | None:
+    """What is known of `region` (its items of other agent pairs, its unpaired call ids, its keys), given
+    that of its first `done` items; None if it cannot be hidden (an unpaired call, an unclean boundary)."""
+    for item in region[done:]:
+        if item.get("callerAgent") is not None:
+            kept.append(item)
+        call_id = item.get("call_id")
+        if isinstance(call_id, str):
+            unpaired ^= {call_id}
+        keys |= _keys(item)
+    if unpaired or not region or not _clean_boundary(region):
+        return None
+    return kept, unpaired, keys
+
+
+def _stand_in(region: list[Item], agent: str) -> Item:
+    """The one user message that stands in for `region` in `agent`'s thread."""
+    first = next(item for item in region if item.get("callerAgent") is None)
+    stand = {
+        "content": f"{TOKEN}{uuid.uuid4().hex}",
+        "role": "user",
+        "type": "message",
+        "agent": agent,
+        "callerAgent": None,
+        "timestamp": first.get("timestamp", 0),
+        "history_protocol": "responses",
+    }
+    # what agency-swarm finds scanning the history backwards for a trace id, should the visible part have none
+    trace = next((t for item in reversed(region) if TRACE_ID.match(t := str(item.get("run_trace_id", "")))), None)
+    if trace is not None:
+        stand["run_trace_id"] = trace
+    return stand
 
 
 def _clean_boundary(region: list[Item]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from swarmchat.errors import NameTaken, SessionLocked, SessionNotFound, SwarmchatError
@@ -27,11 +28,14 @@ class OpenSession(Protocol):
 
     meta: SessionMeta
 
-    def load(self) -> list[Item]:
-        """The stored items as fresh objects, to hand to agency-swarm's load callback."""
+    def load(self, start: int = 0) -> list[Item]:
+        """The stored items (from index `start` on) as fresh objects, to hand to agency-swarm."""
 
     def items(self) -> list[Item]:
         """What is stored now (the store's private copy: do not mutate)."""
+
+    def derived_path(self, kind: str) -> Path:
+        """Where a cache derived from this session is kept on this machine (removed with the session)."""
 
     def save(self, live: list[Item]) -> None:
         """Persist agency-swarm's live list; durable when this returns."""

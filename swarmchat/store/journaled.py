@@ -15,14 +15,18 @@ that appends lines, replaces the log and writes the meta. Everything else is dec
   agency holds, and as a checkpoint (a whole new log): whatever the failed write left cannot
   matter (a lost reply from Redis, a torn line the disk took part of);
 - loading: the agency gets its own objects, parsed from JSON (the log as read at open while
-  nothing was saved since, else the mirror re-encoded), never the mirror's.
+  nothing was saved since, else the mirror re-encoded), never the mirror's;
+- derived files: caches a session's user keeps beside it on this machine (`derived_path`; the agency
+  binding's history capture), never read by the store, moved by a rename and removed with the session.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Protocol
 
 from swarmchat.errors import NameTaken, SessionNotFound, StoreUnavailable
@@ -33,6 +37,7 @@ from swarmchat.store.encoding import check_replay, meta_bytes
 from swarmchat.store.journal import Change, Mirror, Replay, dumps, replay
 
 COMPACT_AFTER_LINES = 200
+DERIVED_KINDS = ("standin.json",)  # the kinds of derived file a session may have (see `derived_path`)
 
 RawLog = bytes | list[bytes]
 """A log as a backend reads it: the file's bytes, or Redis's list of lines."""
@@ -109,6 +114,16 @@ class JournaledStore(WritesNew, ABC):
     def opened(self, meta: SessionMeta) -> None:
         """Called when an existing session is opened (Redis restarts its expiry)."""
 
+    @abstractmethod
+    def derived_dir(self) -> Path:
+        """The directory of this machine that holds the store's derived files."""
+
+    def forget_derived(self, name: str) -> None:
+        """Remove a session's derived files (they hold its content); best effort, as they are only caches."""
+        for kind in DERIVED_KINDS:
+            with contextlib.suppress(OSError):
+                os.unlink(self.derived_dir() / f"{name}.{kind}")
+
     # shared --------------------------------------------------------------------------------
     def read(self, name: str) -> tuple[SessionMeta, list[Item]]:
         meta = self.read_meta(name)
@@ -128,11 +143,11 @@ class JournaledStore(WritesNew, ABC):
                 if self.exists(name):
                     raise NameTaken(name)
                 create.name = name
-                return JournaledSession(create, self.session_log(create, lock, None), lock)
+                return JournaledSession(create, self.session_log(create, lock, None), lock, self.derived_dir())
             meta = self.read_meta(name)
             rep, raw = self._replay(meta)
             self.opened(meta)
-            return JournaledSession(meta, self.session_log(meta, lock, rep), lock, rep, raw)
+            return JournaledSession(meta, self.session_log(meta, lock, rep), lock, self.derived_dir(), rep, raw)
         except BaseException:
             lock.release()
             raise
@@ -146,6 +161,7 @@ class JournaledStore(WritesNew, ABC):
                 raise SessionNotFound(name)
         finally:
             lock.release()
+        self.forget_derived(name)
 
     def rename(self, old: str, new: str) -> None:
         old, new = validate_name(old), validate_name(new)
@@ -160,10 +176,18 @@ class JournaledStore(WritesNew, ABC):
                 if self.exists(new):
                     raise NameTaken(new)
                 self.move(meta, new, src, dst)
+                self._move_derived(old, new)
             finally:
                 dst.release()
         finally:
             src.release()
+
+    def _move_derived(self, old: str, new: str) -> None:
+        """A renamed session keeps its derived files (best effort: a cache missing is only slower)."""
+        self.forget_derived(new)  # a deleted session's, should one have been left behind
+        for kind in DERIVED_KINDS:
+            with contextlib.suppress(OSError):
+                os.replace(self.derived_dir() / f"{old}.{kind}", self.derived_dir() / f"{new}.{kind}")
 
     def _hold(self, name: str) -> Lock:
         """Take an existing session's lock for a one-shot change (SessionLocked if held)."""
@@ -181,14 +205,16 @@ class JournaledSession:
         meta: SessionMeta,
         log: SessionLog,
         lock: Lock,
+        derived: Path,
         rep: Replay | None = None,
         raw: RawLog | None = None,
     ) -> None:
-        """`rep` is what the stored log replayed to, with the `raw` log it was parsed from; both None
-        for a session being created."""
+        """`derived` is the store's `derived_dir`; `rep` is what the stored log replayed to, with the
+        `raw` log it was parsed from; both None for a session being created."""
         self.meta = meta
         self._log = log
         self._lock = lock
+        self._derived = derived
         self._created = rep is not None
         rep = rep or Replay.empty()
         self._mirror = Mirror(rep.items, rep.seq)
@@ -198,16 +224,21 @@ class JournaledSession:
         self._rewrite = not self._created  # the next write replaces the log (creation, after a failure)
         self._written = _meta_key(meta) if self._created else b""
 
-    def load(self) -> list[Item]:
+    def load(self, start: int = 0) -> list[Item]:
         raw, self._raw = self._raw, None
-        if raw is not None and self._mirror.seq == self._raw_seq:  # nothing saved since open
+        if not start and raw is not None and self._mirror.seq == self._raw_seq:  # nothing saved since open
             return replay(raw).items
-        items: list[Item] = json.loads(dumps(self._mirror.items))
+        items: list[Item] = json.loads(dumps(self._mirror.items[start:]))
         return items
 
     def items(self) -> list[Item]:
         """What is stored now (a private copy: do not mutate)."""
         return self._mirror.items
+
+    def derived_path(self, kind: str) -> Path:
+        """Where this session's derived file of `kind` (one of DERIVED_KINDS) is kept on this machine."""
+        assert kind in DERIVED_KINDS, kind
+        return self._derived / f"{self.meta.name}.{kind}"
 
     def save(self, live: list[Item]) -> None:
         self._write(self._mirror.diff(live))

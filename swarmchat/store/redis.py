@@ -21,6 +21,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -249,6 +250,11 @@ class RedisStore(JournaledStore):
     def opened(self, meta: SessionMeta) -> None:
         if ttl := meta.ttl_seconds:  # opening is use: the expiry starts again
             self.call(lambda: [self.client.expire(k, ttl) for k in (meta_key(meta.name), log_key(meta.name))])
+
+    def derived_dir(self) -> Path:
+        from swarmchat.store.catalog.from_redis import machine_path
+
+        return machine_path(self, "derived")
 
     def remove(self, name: str, lock: Lock) -> bool:
         assert isinstance(lock, RedisLock)

@@ -28,6 +28,11 @@ SETTLED_S = 2.0
 
 
 def path(store: RedisStore) -> Path:
+    return machine_path(store, "catalog", ".sqlite3")
+
+
+def machine_path(store: RedisStore, kind: str, suffix: str = "") -> Path:
+    """A file or directory of this machine that belongs to the store: its catalog, its derived files."""
     override = os.environ.get("SWARMCHAT_DATA_DIR")
     if override:
         base = Path(override).expanduser()
@@ -36,7 +41,7 @@ def path(store: RedisStore) -> Path:
 
         base = Path(user_cache_dir("swarmchat", appauthor=False))
     key = hashlib.sha256(store.location.encode()).hexdigest()[:16]
-    return base / f"catalog-redis-{key}.sqlite3"
+    return base / f"{kind}-redis-{key}{suffix}"
 
 
 def scores(store: RedisStore) -> dict[str, str]:
@@ -58,6 +63,7 @@ def catch_up(store: RedisStore, catalog: Catalog, found: dict[str, str]) -> None
         known = catalog.signatures()
         for name in gone:
             catalog.drop(name)
+            store.forget_derived(name)  # deleted or expired elsewhere
         cutoff = time.time() - SETTLED_S
         for name in stale:
             sig = found[name]
