@@ -16,7 +16,7 @@ that appends lines, replaces the log and writes the meta. Everything else is dec
   matter (a lost reply from Redis, a torn line the disk took part of);
 - loading: the agency gets its own objects, parsed from JSON (the log as read at open while
   nothing was saved since, else the mirror re-encoded), never the mirror's;
-- derived files: caches a session's user keeps beside it on this machine (`derived_path`; the agency
+- derived files: caches derived from a session and kept on this machine (`derived_path`: the agency
   binding's history capture), never read by the store, moved by a rename and removed with the session.
 """
 
