@@ -141,6 +141,8 @@ def test_an_undo_after_resume_gives_agency_swarm_copies_never_the_stores_objects
     second = twice(server, monkeypatch, api, untouched, script)
     assert shared == [0, 0]  # with the stand-in, then on the SDK's own path
     assert second["loaded"] == 5 and second["expanded"] == 0  # the turn after an undo takes the full path
+    # the file no longer fit the stored history: the turn after the undo kept its own capture
+    assert json.loads(kept_file(open_store(), "standin").read_bytes())["count"] == SIZE - 2
 
 
 def damage(store: SessionStore, name: str) -> None:

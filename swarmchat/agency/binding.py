@@ -51,6 +51,8 @@ class Binding:
         """Replace the history (undo, clear) and persist the change."""
         items = self.standin.private(items)
         self.standin.prefix = None  # `items` are originals: the next turn takes the full path
+        if self.kept is not None:
+            self.kept.count = 0  # the kept capture may cover items cut here: the next one is written anew
         self.agency.thread_manager.replace_messages(items)
         self.live.save(self.live_items())
         self.live.session.end_turn(self.live_items())
