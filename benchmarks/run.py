@@ -809,6 +809,11 @@ def bench_history(b: Bench, fake: Any) -> None:
                   ms(median(firsts[(label, HISTORY_SIZES[-1])])), "ms",
                   note=f"10 / 1k / 5k / 10k: {' / '.join(cells)} ms; ratios {' / '.join(ratios)}")  # fmt: skip
         own = {n: median(firsts[("swarmchat Binding.turn", n)]) for n in HISTORY_SIZES}
+        bound = asyncio.run(_new_binding_rounds(store, api, rounds))
+        for variant in ("capture kept", "no capture kept"):
+            few, many = median(bound[(variant, HISTORY_SIZES[0])]), median(bound[(variant, HISTORY_SIZES[-1])])
+            b.add("history", f"{api}: open + bind + first token, 10,000 items ({variant})", ms(many), "ms",
+                  note=f"a process's first turn without its start-up; 10 items: {ms(few):,.0f} ms")  # fmt: skip
         above = [own[n] - median(firsts[("wire floor", n)]) for n in HISTORY_SIZES]
         b.add("history", f"{api}: in-process, swarmchat's time above the wire floor, 10,000 items", ms(above[-1]), "ms",
               note=f"10 / 1k / 5k / 10k: {' / '.join(f'{ms(a):,.0f}' for a in above)} ms")  # fmt: skip
@@ -858,6 +863,32 @@ async def _history_rounds(
             session.close()
     await plain.close()
     await wire.aclose()
+    return firsts
+
+
+async def _new_binding_rounds(store: FileStore, api: str, rounds: int) -> dict[tuple[str, int], list[float]]:
+    """Seconds from opening a session to the first TextDelta of a turn on a new binding (what `resume -m`
+    and the REPL's first turn do after start-up), at 10 and 10,000 items, with the session's capture kept
+    and with it taken away."""
+    from swarmchat.agency import bind
+    from swarmchat.bound import LiveSession
+
+    firsts: dict[tuple[str, int], list[float]] = {}
+    for r in range(rounds):
+        for variant in ("capture kept", "no capture kept"):
+            for n in (HISTORY_SIZES[0], HISTORY_SIZES[-1]) if r % 2 == 0 else (HISTORY_SIZES[-1], HISTORY_SIZES[0]):
+                name = f"{api}-{n}"
+                kept = forget_capture(store, name) if variant == "no capture kept" else None
+                gc.collect()
+                start = time.perf_counter()
+                session = store.open(name)
+                try:
+                    binding = bind(session.meta, LiveSession(session))
+                    bound = time.perf_counter() - start
+                    firsts.setdefault((variant, n), []).append(bound + await _swarmchat_first(binding, f"again {r}"))
+                finally:
+                    session.close()
+                restore_capture(store, name, kept)
     return firsts
 
 
