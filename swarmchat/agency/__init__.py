@@ -4,7 +4,8 @@ One job per module: `environment` (importing agency-swarm safely), `spec` (what 
 `build` (the agency with its history callbacks), `models` (model, server and API of every agent),
 `stream` (agency-swarm events → swarmchat events), `errors` (a failed turn in one line), `binding`
 (the `Binding` the REPL and `-m` talk to), `openai_client` (the client agents talk through) and
-`standin` (one item standing in for the settled history, expanded by that client). Importing this
+`standin` (one item standing in for the settled history, expanded by that client) and
+`capture_cache` (the stand-in's capture, kept with the session for the next process). Importing this
 package does not import agency-swarm.
 """
 
