@@ -744,9 +744,15 @@ def first_byte(cmd: list[str], env: dict[str, str], expect: bytes) -> float:
     return took
 
 
+def capture_path(store: FileStore, name: str) -> Path:
+    from swarmchat.agency.capture_cache import KIND
+
+    return store.derived_dir() / f"{name}.{KIND}"
+
+
 def forget_capture(store: FileStore, name: str) -> bytes | None:
     """Take away the session's kept capture (as before its first resume by this swarmchat); its bytes."""
-    path = store.derived_dir() / f"{name}.standin.json"
+    path = capture_path(store, name)
     kept = path.read_bytes() if path.exists() else None
     path.unlink(missing_ok=True)
     return kept
@@ -755,7 +761,7 @@ def forget_capture(store: FileStore, name: str) -> bytes | None:
 def restore_capture(store: FileStore, name: str, kept: bytes | None) -> None:
     """Put back what `forget_capture` took (the run in between kept its own capture: it is replaced)."""
     if kept is not None:
-        (store.derived_dir() / f"{name}.standin.json").write_bytes(kept)
+        capture_path(store, name).write_bytes(kept)
 
 
 def bench_history(b: Bench, fake: Any) -> None:

@@ -179,7 +179,6 @@ class Binding:
         """Keep the stand-in's capture with the session for the next process (when it grew enough)."""
         prefix, kept = self.standin.prefix, self.kept
         if prefix is not None and kept is not None:
-            kept.path = self.live.session.derived_path(KIND)  # a /rename moves the session
             kept.keep(prefix, self.live.session.items())
 
     def _reload(self) -> None:
@@ -207,7 +206,7 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
 
     target = resolve_spec(spec)
     standin = StandIn(enabled=not fastpath_off())
-    kept = CaptureCache(live.session.derived_path(KIND), spec) if standin.enabled else None
+    kept = CaptureCache(lambda: live.session.derived_path(KIND), spec) if standin.enabled else None
 
     def load() -> list[Item]:
         """agency-swarm's load callback: with the kept capture in place when it still fits."""

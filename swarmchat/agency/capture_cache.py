@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -58,25 +59,24 @@ def digest(items: list[Item]) -> str:
 
 @dataclass
 class CaptureCache:
-    """One session's kept capture: `path` on this machine, for the agency `spec`."""
+    """One session's kept capture, for the agency `spec`: `where` says where it is on this machine now
+    (a /rename moves it with the session)."""
 
-    path: Path
+    where: Callable[[], Path]
     spec: str
     count: int = 0  # how many items the file on disk covers (0: none known)
 
     def read(self, stored: list[Item]) -> CapturedPrefix | None:
         """The kept capture if it fits `stored` (the store's list) and this process, else None."""
         try:
-            raw = read_file(self.path)
+            raw = read_file(self.where())
             data = json.loads(raw) if raw is not None else None
         except (OSError, NotAFile, ValueError):  # unreadable, not a file, damaged: the full path, once
             return None
+        if not isinstance(data, dict) or data.get("releases") != releases() or data.get("spec") != self.spec:
+            return None
         found = _parse(data)
-        if found is None or not isinstance(data, dict):
-            return None
-        if data.get("releases") != releases() or data.get("spec") != self.spec:
-            return None
-        if found.count > len(stored) or data.get("digest") != digest(stored[: found.count]):
+        if found is None or found.count > len(stored) or data.get("digest") != digest(stored[: found.count]):
             return None  # the history it was captured from is not the one stored now
         self.count = found.count
         return found
@@ -99,16 +99,17 @@ class CaptureCache:
             "sent": prefix.sent,
             "seam": prefix.seam,
         }
+        path = self.where()
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_atomic(self.path, dumps(body))
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(path, dumps(body))
         except (OSError, NotAFile):  # a full disk, no permission: the next process takes the full path once
             return
         self.count = count
 
 
-def _parse(data: Any) -> CapturedPrefix | None:
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+def _parse(data: dict[str, Any]) -> CapturedPrefix | None:
+    if data.get("format") != FORMAT:
         return None
     count, key, agent = data.get("count"), data.get("key"), data.get("agent")
     lead, sent, seam = data.get("lead"), data.get("sent"), data.get("seam")
