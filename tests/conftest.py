@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from terminal import Terminal
+from tiers import no_process_or_server
 
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore
@@ -42,6 +43,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = getattr(getattr(item, "module", None), "__name__", "")
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def fast_tier(config: pytest.Config) -> bool:
+    """This run deselects the slow tests (`-m "not slow"`): it must start no process and no server."""
+    return "not slow" in " ".join(str(config.getoption("markexpr", "")).split())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
+        return (yield)
 
 
 @pytest.fixture(autouse=True)
@@ -112,9 +136,10 @@ def cli() -> Run:
     return run
 
 
-@pytest.fixture(params=["files", "redis"])
+@pytest.fixture(params=["files", pytest.param("redis", marks=pytest.mark.slow)])
 def store_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test against each backend: '' for the file store, else an empty Redis; SWARMCHAT_STORE set."""
+    """Run the test against each backend: '' for the file store, else an empty Redis (redis-server: slow);
+    SWARMCHAT_STORE set."""
     url = "" if request.param == "files" else str(request.getfixturevalue("redis_url"))
     monkeypatch.setenv("SWARMCHAT_STORE", url)
     return url

@@ -219,6 +219,7 @@ def long_session(name: str, count: int = 30) -> None:
     store_session(name, items)
 
 
+@pytest.mark.slow  # starts a process
 def test_show_on_a_terminal_pages_a_long_transcript_through_pager(tmp_path: Path) -> None:
     long_session("long")
     pager, log = recording_pager(tmp_path)
@@ -234,6 +235,7 @@ def test_show_on_a_terminal_pages_a_long_transcript_through_pager(tmp_path: Path
     assert "**answer**" not in plain and "\x1b[" in paged  # Markdown rendered, with its styles kept
 
 
+@pytest.mark.slow  # starts a process
 def test_show_on_a_terminal_prints_a_short_transcript_without_a_pager(tmp_path: Path) -> None:
     items = [said("what does [/b] mean?", "Assistant", 1), answer("a closing tag", "Assistant", 2)]
     store_session("short", [*items, said("and [b]?", "Assistant", 3), answer("an opening one", "Assistant", 4)])
@@ -248,6 +250,7 @@ def test_show_on_a_terminal_prints_a_short_transcript_without_a_pager(tmp_path: 
     assert not log.exists()
 
 
+@pytest.mark.slow  # starts a process
 @pytest.mark.skipif(shutil.which("less") is None, reason="less is not installed")
 def test_show_pages_with_less_by_default_and_q_returns(tmp_path: Path) -> None:
     long_session("long")
@@ -319,6 +322,7 @@ def test_echo_model_follows_a_handoff(cli: Run, tmp_path: Path, no_key: None) ->
     assert [i["agent"] for i in replies] == ["Billing"]  # the agent handed to answered
 
 
+@pytest.mark.slow  # starts a process
 def test_echo_model_in_the_repl_shows_delegation_and_resumes(tmp_path: Path, no_key: None) -> None:
     agency = write_agency(tmp_path, TWO_AGENTS)
     t = Terminal("new", "lab", "--agency", f"{agency}:create_agency", "--model", "echo")

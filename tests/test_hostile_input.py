@@ -38,6 +38,7 @@ def nothing_stored(data_dir: Path) -> bool:
 # --- §4 bad input ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts a process
 @pytest.mark.parametrize(
     ("data", "expected"),
     [(b"\xff\xfe\x00binary\x89PNG", "not UTF-8"), (b"text\x00with a NUL", "NUL"), (b"caf\xe9 latin-1", "not UTF-8")],
@@ -52,6 +53,7 @@ def test_binary_or_invalid_utf8_on_stdin_is_refused_and_creates_nothing(
     assert nothing_stored(data_dir)
 
 
+@pytest.mark.slow  # starts a process
 def test_a_message_argument_that_is_not_utf8_is_refused(data_dir: Path) -> None:
     code, stderr = run_bytes("new", "argv", "-m", b"caf\xe9", env={"LC_ALL": "C.UTF-8"})
     assert code == 2 and "not valid UTF-8" in one_error_line(stderr)
@@ -221,6 +223,7 @@ def test_delete_yes_removes_sessions_whose_meta_or_journal_is_damaged(cli: Run, 
         assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == ["fine.json", "fine.jsonl"]
 
 
+@pytest.mark.slow  # starts a process
 def test_the_confirmation_names_each_damaged_session_and_why(data_dir: Path) -> None:
     damaged_sessions(data_dir)
     child = pexpect.spawn(

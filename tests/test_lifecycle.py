@@ -533,6 +533,7 @@ def test_delete_skips_a_session_open_elsewhere_and_says_what_it_did(cli: Run, st
 SCRIPT = Path(sys.executable).with_name("swarmchat")  # the console script users run
 
 
+@pytest.mark.slow  # starts a process
 def test_shell_completion_lists_session_names_without_loading_agency_swarm(store_url: str, tmp_path: Path) -> None:
     for name in ("alpha", "alps", "beta"):
         make(store_url, name, f"hello {name}")

@@ -27,6 +27,7 @@ def test_known_and_unknown_context_windows() -> None:
     assert context_window("no-such-model-xyz") is None
 
 
+@pytest.mark.slow  # starts a process
 def test_looking_up_a_price_imports_no_agency_swarm() -> None:
     code = (
         "import sys\nfrom swarmchat.agency.models import price_per_token, context_window\n"

@@ -169,6 +169,7 @@ def on_a_pty(*args: str) -> tuple[str, int]:
     return child.before, child.exitstatus
 
 
+@pytest.mark.slow  # starts a process
 def test_show_on_a_terminal_emits_no_escape_sequence_from_the_session() -> None:
     store_hostile()
     output, code = on_a_pty("show", "evil")

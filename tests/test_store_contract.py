@@ -131,6 +131,7 @@ def test_a_live_lock_is_refused_naming_its_holder(store: SessionStore) -> None:
     store.open("busy").close()  # released on close
 
 
+@pytest.mark.slow  # starts a process
 def test_a_lock_left_by_a_killed_process_is_taken_over(store_url: str, store: SessionStore, tmp_path: Path) -> None:
     store.write_new(SessionMeta.fresh("orphan"), turns(1))
     script = textwrap.dedent(

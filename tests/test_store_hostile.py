@@ -168,6 +168,7 @@ def without_root_powers(args: list[str], env: dict[str, str]) -> subprocess.Comp
     )
 
 
+@pytest.mark.slow  # starts a process
 def test_permission_denied_on_the_data_dir_is_one_line_and_changes_nothing(data_dir: Path) -> None:
     store = FileStore(data_dir)
     write(store, "x", 1)
@@ -199,6 +200,7 @@ def test_permission_denied_on_the_data_dir_is_one_line_and_changes_nothing(data_
 # --- §3: a full disk -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts a process
 def test_a_full_disk_fails_saves_cleanly_and_the_next_save_after_it_stores_everything(tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "disk", "1m") as disk:
         store = FileStore(disk / "data")
@@ -231,6 +233,7 @@ def test_a_full_disk_fails_saves_cleanly_and_the_next_save_after_it_stores_every
         assert back == live and meta.message_count == len(live)
 
 
+@pytest.mark.slow  # starts a process
 def test_closing_on_a_full_disk_says_so_in_one_error_and_releases_the_lock(tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "disk", "1m") as disk:
         store = FileStore(disk / "data")
@@ -247,6 +250,7 @@ def test_closing_on_a_full_disk_says_so_in_one_error_and_releases_the_lock(tmp_p
         again.close()
 
 
+@pytest.mark.slow  # starts a process
 def test_a_failed_write_of_a_new_session_leaves_no_session(tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "disk", "1m") as disk:
         store = FileStore(disk / "data")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 import typer
 import typer.core
 from conftest import ROOT
@@ -32,6 +33,7 @@ def test_the_patch_applies_to_this_typer() -> None:
         assert hasattr(typer.core._TyperParameter, name), name
 
 
+@pytest.mark.slow  # starts a process
 def test_values_still_go_through_typer_when_they_need_it() -> None:
     """An Enum option given as text is converted by typer and a bad one is typer's usage error: the
     patch passes through only what is already converted."""
