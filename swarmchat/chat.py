@@ -33,7 +33,7 @@ def one_shot(
 ) -> int:
     """Send one message (with `files`, read and checked before), print the reply as plain text,
     persist the turn. Returns the exit code."""
-    from swarmchat.agency import bind
+    from swarmchat.binder import bind
 
     out = out or sys.stdout
     err = err or sys.stderr

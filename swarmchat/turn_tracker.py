@@ -1,4 +1,7 @@
-"""Translating agency-swarm's stream events into `swarmchat.events`, remembering the reply the user saw."""
+"""Translating agency-swarm's stream events into `swarmchat.events`, remembering the reply the user saw.
+
+Read by attribute, never imported from agency-swarm: the local agency (`agency/binding.py`) feeds it
+agency-swarm's objects, the remote one (`remote/binding.py`) the same events as served over HTTP."""
 
 from __future__ import annotations
 

@@ -215,7 +215,7 @@ def test_a_server_killed_mid_stream_is_one_line_and_keeps_what_was_said(
 
 
 def test_compact_asks_the_server_for_the_summary(served: tuple[FakeOpenAI, AgencyServer]) -> None:
-    from swarmchat.agency import bind
+    from swarmchat.binder import bind
     from swarmchat.session import SessionMeta
 
     server, srv = served
@@ -264,7 +264,7 @@ def test_resume_with_a_url_moves_a_local_session_to_the_server(
 def test_a_handoff_on_the_server_is_seen_as_locally(served: tuple[FakeOpenAI, AgencyServer]) -> None:
     from fake_openai import ToolCall
 
-    from swarmchat.agency import bind
+    from swarmchat.binder import bind
     from swarmchat.events import Event, Handoff, TurnDone
     from swarmchat.session import SessionMeta
 

@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import LiveSession, Message
 from swarmchat.errors import RemoteAgencyError, SwarmchatError
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.remote.client import AgencyClient, AgencyUrl, parse_url
 from swarmchat.session import Item, SessionMeta
+from swarmchat.turn_tracker import TurnTracker
 
 
 @dataclass

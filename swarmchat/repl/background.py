@@ -28,7 +28,7 @@ class AgencyLoader:
         self._abandoned = False
 
     def start(self, meta: SessionMeta, live: LiveSession, spec: str | None) -> None:
-        from swarmchat.agency import bind  # light: agency-swarm is imported only inside bind()
+        from swarmchat.binder import bind  # light: agency-swarm is imported only inside bind()
 
         self._future = self._executor.submit(bind, meta, live, spec)
         loop = asyncio.get_running_loop()
