@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,9 @@ from swarmchat.store import SessionStore
 ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["redis_server", "agency_server"]
+
+SOAK = os.environ.get("SWARMCHAT_SOAK") == "1"
+"""The soak run: every crash-test kill and more examples where each one costs disk writes (README, Development)."""
 
 # A test that starts a process or a server (the CLI, the scripted model server, redis-server, a pty) is
 # `slow`; `pytest -m "not slow"` runs the fast unit tests alone for the edit-test loop. CI runs all.
@@ -50,22 +53,18 @@ def fast_tier(config: pytest.Config) -> bool:
     return "not slow" in " ".join(str(config.getoption("markexpr", "")).split())
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
-        return (yield)
+def pytest_configure(config: pytest.Config) -> None:
+    if fast_tier(config):
+        config.pluginmanager.register(FastTierGuard(), "swarmchat-fast-tier-guard")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
-        return (yield)
+class FastTierGuard:
+    """Every test of the fast tier is set up, run and torn down inside `no_process_or_server()`."""
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    with no_process_or_server() if fast_tier(item.config) else contextlib.nullcontext():
-        return (yield)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self) -> Generator[None, object, object]:
+        with no_process_or_server():
+            return (yield)
 
 
 @pytest.fixture(autouse=True)

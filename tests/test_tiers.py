@@ -45,3 +45,9 @@ def test_a_run_that_deselects_slow_tests_is_the_fast_tier(
 ) -> None:
     monkeypatch.setattr(pytestconfig.option, "markexpr", markexpr)
     assert fast_tier(pytestconfig) is fast
+
+
+def test_the_fast_tier_and_it_alone_runs_under_the_guard(pytestconfig: pytest.Config) -> None:
+    guarded = pytestconfig.pluginmanager.has_plugin("swarmchat-fast-tier-guard")
+    assert guarded is fast_tier(pytestconfig)
+    assert (subprocess._fork_exec.__name__ == "refused") is guarded  # type: ignore[attr-defined]
