@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import ROOT, Run, one_error_line, raw_state
+from conftest import ROOT, SOAK, Run, one_error_line, raw_state
 from fake_openai import FakeOpenAI, Reply
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -543,7 +543,11 @@ NAMEISH = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200 if SOAK else 50,  # each writes, renames and deletes a session (fsyncs)
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(name=NAMEISH, other=NAMEISH)
 @example(name="café-日本語", other="Ωmega_2.1")
 @example(name="..", other="a/../../b")
