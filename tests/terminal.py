@@ -15,6 +15,18 @@ PROMPT = re.compile(r"(\w+|…) › ")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
 
 
+def unwrapped(text: str) -> str:
+    """`text` without its whitespace: what was said, wherever the terminal or rich wrapped the line (a long
+    temp path wraps it anywhere) and however it was padded. Compare both sides through it."""
+    return "".join(text.split())
+
+
+def wrap_tolerant(literal: str) -> re.Pattern[str]:
+    """A pattern for `literal` that still matches when the line wrapped (or was padded) anywhere in it."""
+    chars = [re.escape(c) for c in literal if not c.isspace()]
+    return re.compile(r"\s*".join(chars) if chars else re.escape(literal))
+
+
 class AnsweringScreen(pyte.HistoryScreen):
     def write_process_input(self, data: str) -> None:  # replaced per instance
         pass
@@ -60,8 +72,9 @@ class Terminal:
             self._read(0.05)
 
     def expect(self, pattern: str | re.Pattern[str], timeout: float | None = None) -> str:
-        """Wait until `pattern` (literal or regex) is printed; returns the text printed before it."""
-        wanted = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
+        """Wait until `pattern` is printed: a literal wherever its line wrapped (`wrap_tolerant`), or a regex as
+        given; returns the text printed before it."""
+        wanted = wrap_tolerant(pattern) if isinstance(pattern, str) else pattern
         match: list[re.Match[str]] = []
 
         def found() -> bool:
@@ -82,8 +95,9 @@ class Terminal:
         return old + [line.rstrip() for line in self.screen.display]
 
     def on_screen(self, text: str, timeout: float | None = None) -> str:
-        """Wait until `text` is on the screen (the toolbar is drawn after the prompt); returns the screen."""
-        self._until(lambda: text in self.display(), repr(text), timeout)
+        """Wait until `text` is on the screen, wherever its line wrapped (the toolbar is drawn after the prompt);
+        returns the screen."""
+        self._until(lambda: unwrapped(text) in unwrapped(self.display()), repr(text), timeout)
         return self.display()
 
     def display(self) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Run, hostile_export, roles
 from fake_openai import FakeOpenAI, Reply
-from terminal import Terminal
+from terminal import Terminal, unwrapped
 
 from swarmchat.errors import InvalidName, UsageError
 from swarmchat.lifecycle import retag
@@ -224,7 +224,7 @@ def test_an_imported_spec_is_confirmed_before_switching(term, server: FakeOpenAI
     in_session(t, "home")
     t.line("/resume gift")
     asked = t.expect("Go on? [y/N]")
-    assert "".join(spec.split()) in "".join(asked.split())  # the code it would run is named first
+    assert unwrapped(spec) in unwrapped(asked)  # the code it would run is named first
     t.line("n")
     t.expect("was not confirmed; staying in 'home'")
     in_session(t, "home")
