@@ -9,10 +9,15 @@ Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` first, so it is an 
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
 from functools import cache
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 PACKAGE = Path(__file__).resolve().parent.parent / "swarmchat"
 STORE = "swarmchat.store"
@@ -216,3 +221,21 @@ STORE_SCREEN = "store/__init__.py checks a URL with safe_text.safe_line (rich): 
 )
 def test_storage_imports_nothing_of_the_screen_or_the_agency(module: str) -> None:
     assert sorted(t for t in reaches(module) | graph()[module] if under(t, SCREEN + AGENCY)) == []
+
+
+def test_every_package_the_code_imports_is_declared() -> None:
+    """What swarmchat imports is in pyproject.toml's dependencies (the redis extra for Redis), not merely
+    brought in by another package (agency-swarm brings openai and the Agents SDK)."""
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["redis"]]
+    declared = {canonical(Requirement(line).name) for line in wanted}
+    outside = {t for targets in graph().values() for t in targets if "." not in t and t != "__future__"}
+    imported = outside - set(sys.stdlib_module_names)
+    assert {"openai", "agents", "agency_swarm", "rich"} <= imported
+    distributions = packages_distributions()
+    undeclared = {t for t in imported if not {canonical(d) for d in distributions.get(t, [t])} & declared}
+    assert undeclared == set()
