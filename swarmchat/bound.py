@@ -22,11 +22,12 @@ Message = str | list[Item]
 class LiveSession:
     """The open session an agency's saves go to. `/rename` (and switching sessions) swap the session
     it holds, so the agency's callbacks never need rebinding. Each failed save is kept once, to be
-    reported once, when it happens."""
+    reported once, when it happens; so is each notice (something the user should know that lost nothing)."""
 
     def __init__(self, session: OpenSession) -> None:
         self.session = session
         self._errors: list[str] = []
+        self._notices: list[str] = []
 
     @property
     def meta(self) -> SessionMeta:
@@ -56,6 +57,15 @@ class LiveSession:
         """The save failures since the last call (each once)."""
         errors, self._errors = self._errors, []
         return errors
+
+    def notice(self, line: str) -> None:
+        if line not in self._notices:
+            self._notices.append(line)
+
+    def take_notices(self) -> list[str]:
+        """The notices since the last call (each once)."""
+        notices, self._notices = self._notices, []
+        return notices
 
 
 class BoundAgency(Protocol):

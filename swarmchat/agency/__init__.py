@@ -3,10 +3,9 @@
 One job per module: `environment` (importing agency-swarm safely), `spec` (what a SPEC names),
 `build` (the agency with its history callbacks), `models` (model, server and API of every agent),
 `stream` (agency-swarm events → swarmchat events), `errors` (a failed turn in one line), `binding`
-(the `Binding` the REPL and `-m` talk to), `openai_client` (the client agents talk through) and
-`standin` (one item standing in for the settled history, expanded by that client) and
-`capture_cache` (the stand-in's capture, kept with the session for the next process). Importing this
-package does not import agency-swarm. It never imports `remote/`: `swarmchat.binder` chooses between them.
+(the `Binding` the REPL and `-m` talk to), `guard` (a turn never stores a history that lost items it
+did not add) and `openai_client` (the client agents talk through). Importing this package does not
+import agency-swarm. It never imports `remote/`: `swarmchat.binder` chooses between them.
 """
 
 from __future__ import annotations

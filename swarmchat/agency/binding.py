@@ -8,12 +8,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swarmchat.agency.build import construct, stored_items
-from swarmchat.agency.capture_cache import KIND, CaptureCache
 from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.errors import classify
+from swarmchat.agency.guard import TurnGuard
 from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
-from swarmchat.agency.standin import Capture, StandIn, StandInError
 from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.events import Event, TurnDone
@@ -27,10 +26,9 @@ class Binding:
     agency: Any
     live: LiveSession
     replay_problems: list[str] = field(default_factory=list)
-    standin: StandIn = field(default_factory=lambda: StandIn(enabled=False))
+    guard: TurnGuard = field(default_factory=TurnGuard)
     client: Any = None  # swarmchat's OpenAI client, when configure_models made one
     own_models: list[Any] = field(default_factory=list)  # model objects configure_models made on it
-    kept: CaptureCache | None = None  # where the stand-in's capture is kept with the session
 
     @property
     def agent_names(self) -> list[str]:
@@ -45,14 +43,10 @@ class Binding:
         return str(getattr(self.agency.agents.get(agent), "description", "") or "")
 
     def live_items(self) -> list[Item]:
-        return self.standin.expand(stored_items(self.agency))
+        return stored_items(self.agency)
 
     def set_items(self, items: list[Item]) -> None:
         """Replace the history (undo, clear) and persist the change."""
-        items = self.standin.private(items)
-        self.standin.prefix = None  # `items` are originals: the next turn takes the full path
-        if self.kept is not None:
-            self.kept.count = 0  # the kept capture may cover items cut here: the next one is written anew
         self.agency.thread_manager.replace_messages(items)
         self.live.save(self.live_items())
         self.live.session.end_turn(self.live_items())
@@ -72,36 +66,6 @@ class Binding:
         agents = self.agency.agents.values()
         self.own_models = [a.model for a in agents if not isinstance(a.model, str)] if client and model else []
 
-    def standin_key(self, target: str) -> str | None:
-        """What the stand-in's capture depends on for a turn to `target`, or None if the turn must not
-        use one: a request could go through a client that would not expand it (another client or
-        provider), or agency-swarm or the SDK would rewrite the history in ways the capture cannot
-        see (system reminders, input guardrails, store=False replay, Claude thinking blocks)."""
-        from swarmchat.agency.openai_client import FastOpenAI
-
-        if not self.standin.enabled or not isinstance(self.client, FastOpenAI):
-            return None
-        chat = self.live.meta.api == "chat"
-        for agent in self.agency.agents.values():
-            model = agent.model
-            ours = any(model is own for own in self.own_models)
-            if not (ours or (isinstance(model, str) and "/" not in model)):
-                return None
-            settings = getattr(agent, "model_settings", None)
-            if getattr(agent, "system_reminders", None) or getattr(agent, "input_guardrails", None):
-                return None
-            if getattr(settings, "store", None) is False:
-                return None
-            name = str(getattr(model, "model", model)).lower()
-            if chat and ("claude" in name or "anthropic" in name):
-                return None
-        # a handoff hands the thread to another agent within the turn: every agent's model and settings count
-        models = tuple(
-            (name, self.model_name(name), repr(getattr(agent, "model_settings", None)))
-            for name, agent in self.agency.agents.items()
-        )
-        return repr((self.live.meta.api, target, models))
-
     async def summarize(self, transcript: str, instructions: str) -> str:
         """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""
         import agents
@@ -117,10 +81,9 @@ class Binding:
         session = self.live.session
         session.begin_turn()
         target = recipient if recipient in self.agency.agents else self.entry_agent
-        capture = self._begin_standin(str(target))
+        self.guard.begin(self.live_items())
         stream = self.agency.get_response_stream(message, recipient_agent=target)
         tracker = TurnTracker(str(target))
-        completed = False
         try:
             try:
                 async for raw in stream:
@@ -135,7 +98,6 @@ class Binding:
                 yield classify(getattr(result, "run_loop_exception", None), tracker.error)
                 return
             tokens = tracker.tokens
-            completed = True
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
         except (asyncio.CancelledError, GeneratorExit):
             stream.cancel(mode="immediate")
@@ -144,48 +106,21 @@ class Binding:
         finally:
             session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
             try:
-                self._end_standin(capture, str(target), completed)
+                self._end_guard()
             finally:
                 session.end_turn(self.live_items())
-            self._keep_capture()
 
-    def _begin_standin(self, target: str) -> Capture | None:
-        key = self.standin_key(target)
-        thread_manager = self.agency.thread_manager
-        try:
-            if key is None:
-                self.standin.restore(thread_manager, stored_items(self.agency))
-                return None
-            api = "messages" if self.live.meta.api == "chat" else "input"
-            return self.standin.begin(thread_manager, lambda: stored_items(self.agency), key, api)
-        except StandInError:
-            self._reload()
-            return None
-
-    def _end_standin(self, capture: Capture | None, target: str, completed: bool) -> None:
-        if capture is None:
-            return
-        capture.active = False
-        try:
-            if capture.refused:
-                self.standin.restore(self.agency.thread_manager, stored_items(self.agency))
-            elif completed:
-                self.standin.settle(self.agency.thread_manager, capture, target)
-            # stopped or failed: the stand-in in place stays
-        except StandInError:
-            self._reload()
-
-    def _keep_capture(self) -> None:
-        """Keep the stand-in's capture with the session for the next process (when it grew enough)."""
-        prefix, kept = self.standin.prefix, self.kept
-        if prefix is not None and kept is not None:
-            kept.keep(prefix, self.live.session.items())
-
-    def _reload(self) -> None:
-        """The stand-in can no longer be expanded (never expected): drop it and take the history back
-        from the session, which never stored a stand-in and refused every save that would have lost items."""
-        self.standin.prefix = None
-        self.agency.thread_manager.replace_messages(self.live.load())
+    def _end_guard(self) -> None:
+        """End the turn's guard; if it stored a list other than agency-swarm's, the agency gets the stored
+        history back (what the next request sends is what is stored), and a loss it prevented is told."""
+        self.guard.end()
+        if self.guard.changed:
+            self.agency.thread_manager.replace_messages(self.live.load())
+        if self.guard.kept:
+            self.live.notice(
+                f"agency-swarm dropped {self.guard.kept} earlier item{'s' if self.guard.kept != 1 else ''} of this "
+                "session at the end of the turn (a reused id or an unanswered tool call); swarmchat kept them stored"
+            )
 
     def _keep_partial(self, tracker: TurnTracker) -> None:
         """agency-swarm drops a cancelled reply; store what was shown, marked as interrupted."""
@@ -202,30 +137,15 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
     """Import agency-swarm, build the session's agency and attach its history and persistence."""
     spec = spec_override or meta.agency or DEFAULT_SPEC
     import_agency_swarm()
-    from swarmchat.agency.openai_client import fastpath_off
-
     target = resolve_spec(spec)
-    standin = StandIn(enabled=not fastpath_off())
-    kept = CaptureCache(lambda: live.session.derived_path(KIND), spec) if standin.enabled else None
-
-    def load() -> list[Item]:
-        """agency-swarm's load callback: with the kept capture in place when it still fits."""
-        stored = live.session.items()
-        found = kept.read(stored) if kept is not None else None
-        initial = standin.adopt(stored, found, live.session.load) if found is not None else None
-        return initial if initial is not None else live.load()
+    guard = TurnGuard()
 
     def save(items: list[Item]) -> None:
-        """agency-swarm's save callback: the original items, never a stand-in."""
-        try:
-            expanded = standin.expand(items)
-        except StandInError as exc:
-            live.failed(exc)
-            raise
-        live.save(expanded)
+        """agency-swarm's save callback: never a list that lost items the turn did not add."""
+        live.save(guard.checked(items))
 
-    agency = construct(target, spec, load, save)
-    binding = Binding(agency, live, standin=standin, kept=kept)
+    agency = construct(target, spec, live.load, save)
+    binding = Binding(agency, live, guard=guard)
     binding.configured(configure_models(agency, meta), meta.model or "")
     if spec_override and spec_override != meta.agency:
         live.session.update_meta(agency=spec_override)

@@ -11,10 +11,7 @@ declare no alias, the list goes through the public `extra_body`, which the SDK m
 body untransformed; the parameter itself gets an empty list, so the key keeps its place and the
 body's bytes are the same. Anything else takes the SDK's own path, unchanged.
 
-Before that, a turn's history stand-in (`standin`) is expanded back into what it stands for.
-
-`SWARMCHAT_NO_FASTPATH=1` builds a plain `AsyncOpenAI` (for the benchmark's before/after), which
-also turns the stand-in off.
+`SWARMCHAT_NO_FASTPATH=1` builds a plain `AsyncOpenAI` (for the benchmark's before/after).
 """
 
 from __future__ import annotations
@@ -30,8 +27,6 @@ from openai import AsyncOpenAI
 from openai.resources.chat import AsyncChat
 from openai.resources.chat.completions import AsyncCompletions
 from openai.resources.responses import AsyncResponses
-
-from swarmchat.agency import standin
 
 FASTPATH_OFF = "SWARMCHAT_NO_FASTPATH"
 JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -95,12 +90,10 @@ def _route(key: str, params: dict[str, Any]) -> dict[str, Any]:
     extra = params.get("extra_body")
     if not isinstance(items, list) or not items:
         return params  # a string input or nothing to walk
-    items, plain = standin.outgoing(key, items, plain_json)
-    params = {**params, key: items}
     if (extra is not None and not isinstance(extra, Mapping)) or key in (extra or {}):
         stats.slow += 1
         return params
-    if aliased_keys(key) or not (plain_json(items) if plain is None else plain):
+    if aliased_keys(key) or not plain_json(items):
         stats.slow += 1
         return params
     stats.fast += 1

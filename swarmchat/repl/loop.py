@@ -214,6 +214,8 @@ class Repl:
         """One red line per save that failed since the last report: what the screen shows is not stored."""
         for cause in self.live.take_errors():
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
+        for notice in self.live.take_notices():
+            self.console.print(say((notice, "yellow")), overflow="fold")
 
     async def send(self, text: str, recipient: str | None = None) -> None:
         binding = await self.ready()

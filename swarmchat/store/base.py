@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from swarmchat.errors import NameTaken, SessionLocked, SessionNotFound, SwarmchatError
@@ -33,9 +32,6 @@ class OpenSession(Protocol):
 
     def items(self) -> list[Item]:
         """What is stored now (the store's private copy: do not mutate)."""
-
-    def derived_path(self, kind: str) -> Path:
-        """Where a cache derived from this session is kept on this machine (removed with the session)."""
 
     def save(self, live: list[Item]) -> None:
         """Persist agency-swarm's live list; durable when this returns."""

@@ -4,7 +4,7 @@ sessions/NAME.json   the SessionMeta (replaced atomically)
 sessions/NAME.jsonl  the journal of the item list (appended; see journal.py)
 locks/NAME.lock      the one-writer lock (see filelock.py)
 catalog.sqlite3      the catalog that serves list and search (store/catalog/), checked against file stats
-derived/NAME.KIND    caches derived from a session (journaled.DERIVED_KINDS), removed with it
+derived/NAME.KIND    caches older releases kept beside a session (journaled.DERIVED_KINDS), removed with it
 
 Every file is opened without following links and only if it is a regular file (datafiles.py);
 every failure of the file system becomes one line: a damaged session (CorruptSession), a data dir

@@ -16,8 +16,9 @@ that appends lines, replaces the log and writes the meta. Everything else is dec
   matter (a lost reply from Redis, a torn line the disk took part of);
 - loading: the agency gets its own objects, parsed from JSON (the log as read at open while
   nothing was saved since, else the mirror re-encoded), never the mirror's;
-- derived files: caches derived from a session and kept on this machine (`derived_path`: the agency
-  binding's history capture), never read by the store, moved by a rename and removed with the session.
+- derived files: `derived/NAME.standin.json`, a cache of a session's content that releases before
+  0.4 kept on this machine; nothing writes them now, but one left behind is still moved by a rename
+  and removed with its session (it holds the conversation).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from swarmchat.store.encoding import check_replay, meta_bytes
 from swarmchat.store.journal import Change, Mirror, Replay, dumps, replay
 
 COMPACT_AFTER_LINES = 200
-DERIVED_KINDS = ("standin.json",)  # the kinds of derived file a session may have (see `derived_path`)
+DERIVED_KINDS = ("standin.json",)  # derived files older releases kept beside a session (see the docstring)
 
 RawLog = bytes | list[bytes]
 """A log as a backend reads it: the file's bytes, or Redis's list of lines."""
@@ -143,11 +144,11 @@ class JournaledStore(WritesNew, ABC):
                 if self.exists(name):
                     raise NameTaken(name)
                 create.name = name
-                return JournaledSession(create, self.session_log(create, lock, None), lock, self.derived_dir())
+                return JournaledSession(create, self.session_log(create, lock, None), lock)
             meta = self.read_meta(name)
             rep, raw = self._replay(meta)
             self.opened(meta)
-            return JournaledSession(meta, self.session_log(meta, lock, rep), lock, self.derived_dir(), rep, raw)
+            return JournaledSession(meta, self.session_log(meta, lock, rep), lock, rep, raw)
         except BaseException:
             lock.release()
             raise
@@ -205,16 +206,14 @@ class JournaledSession:
         meta: SessionMeta,
         log: SessionLog,
         lock: Lock,
-        derived: Path,
         rep: Replay | None = None,
         raw: RawLog | None = None,
     ) -> None:
-        """`derived` is the store's `derived_dir`; `rep` is what the stored log replayed to, with the
-        `raw` log it was parsed from; both None for a session being created."""
+        """`rep` is what the stored log replayed to, with the `raw` log it was parsed from; both None for
+        a session being created."""
         self.meta = meta
         self._log = log
         self._lock = lock
-        self._derived = derived
         self._created = rep is not None
         rep = rep or Replay.empty()
         self._mirror = Mirror(rep.items, rep.seq)
@@ -234,11 +233,6 @@ class JournaledSession:
     def items(self) -> list[Item]:
         """What is stored now (a private copy: do not mutate)."""
         return self._mirror.items
-
-    def derived_path(self, kind: str) -> Path:
-        """Where this session's derived file of `kind` (one of DERIVED_KINDS) is kept on this machine."""
-        assert kind in DERIVED_KINDS, kind
-        return self._derived / f"{self.meta.name}.{kind}"
 
     def save(self, live: list[Item]) -> None:
         self._write(self._mirror.diff(live))
