@@ -18,6 +18,8 @@ from swarmchat import __version__
 from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from swarmchat.attachments import Attachment
@@ -233,11 +235,8 @@ def new(
         api=api.value if api else None,
         ttl_seconds=parse_duration(ttl) if ttl else None,
     )
-    if generated and text is None:
-        typer.echo(f"new session: {name}")
-    if generated and text is not None:
-        typer.echo(f"session: {name}", err=True)
-    _run_chat(store, name, create=meta, agency=None, text=text, files=files)
+    announce = (lambda: typer.echo(f"session: {name}", err=True)) if generated else None  # once it will exist
+    _run_chat(store, name, create=meta, agency=None, text=text, files=files, announce=announce)
 
 
 @app.command()
@@ -295,14 +294,17 @@ def _run_chat(
     agency: str | None,
     text: str | None,
     files: list[Attachment] | None,
+    announce: Callable[[], None] | None = None,
 ) -> None:
-    """The REPL, or with a message the one-shot path (its exit code becomes the process's)."""
+    """The REPL (it names a new session itself), or with a message the one-shot path (its exit code
+    becomes the process's)."""
     from swarmchat import chat
 
     if text is None:
         chat.interactive(store, name, create=create, agency=agency)
     else:
-        raise typer.Exit(chat.one_shot(store, name, create=create, agency=agency, text=text, files=files))
+        code = chat.one_shot(store, name, create=create, agency=agency, text=text, files=files, announce=announce)
+        raise typer.Exit(code)
 
 
 @app.command("list")

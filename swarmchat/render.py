@@ -10,14 +10,12 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
-from swarmchat.safe_text import safe_line, safe_markdown, text_block, text_line
+from swarmchat.safe_text import safe_line, text_line
 from swarmchat.session import Item, SessionMeta, parse_time
 from swarmchat.store import BadSession, Listed
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from swarmchat.transcript import Entry
 
 BOLD, DIM, CYAN, RED, YELLOW, RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -120,13 +118,14 @@ def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
     from rich.text import Text
 
+    from swarmchat.item_view import draw
     from swarmchat.transcript import entries
 
     console.rule(Text.assemble(text_line(meta.name, "bold"), " ", text_line(meta.title, "dim")))
     if note := untrusted_note(meta):
         console.print(text_line(note, "yellow"))
         console.print()
-    show_entries(console, entries(items))
+    draw(console, entries(items), full=True)
 
 
 def untrusted_note(meta: SessionMeta) -> str:
@@ -135,31 +134,3 @@ def untrusted_note(meta: SessionMeta) -> str:
 
     what = untrusted(meta)
     return f"imported; its {what} are used only once confirmed (resume asks, or --agency SPEC)" if what else ""
-
-
-def show_entries(console: Console, shown: list[Entry]) -> None:
-    """Stored turns (the resume replay, /history, `show`): every text made safe, none read as markup."""
-    from rich.text import Text
-
-    for entry in shown:
-        if entry.kind == "user":
-            turn = f" #{entry.turn}" if entry.turn else ""  # the number fork --at takes
-            to = f" → {entry.to}" if entry.to else ""
-            console.print(Text.assemble(text_line("you", "bold green"), text_line(turn + to, "dim")))
-            console.print(text_block(entry.text))
-        elif entry.kind == "reply" and not entry.nested:
-            console.print(text_line(entry.agent, "bold magenta"))
-            console.print(
-                safe_markdown(entry.text)
-            )  # rich's Markdown: ~40 ms of imports, paid only when a reply is shown
-        else:
-            arrow = f"{entry.agent} → {entry.to}" if entry.to else entry.agent
-            label = {"tool_call": "⚙", "tool_output": "↳", "note": "·"}.get(entry.kind, "↪")
-            console.print(
-                text_line(f"  {label} {arrow}: {_flat(entry.text)}", "dim"), overflow="ellipsis", no_wrap=True
-            )
-        console.print()
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())

@@ -20,7 +20,7 @@ from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
 from swarmchat.events import Usage as CallUsage
-from swarmchat.render import show_entries
+from swarmchat.item_view import draw
 from swarmchat.repl import lines, screen
 from swarmchat.repl.background import AgencyLoader
 from swarmchat.repl.completion import ChatCompleter
@@ -114,7 +114,7 @@ class Repl:
         if items:
             shown = [entry for turn in turns(items)[-RESUME_TURNS:] for entry in turn]
             self.console.rule(say((self.meta.name, "bold"), " ", (self.meta.title, "dim")))
-            show_entries(self.console, shown)
+            draw(self.console, shown)
             self.console.rule(style="dim")
         else:
             self.console.print(say((self.meta.name, "bold"), (" — new session. /help for commands.", "dim")))

@@ -11,8 +11,8 @@ from prompt_toolkit import PromptSession
 from swarmchat.attachments import shown_text
 from swarmchat.bound import Message
 from swarmchat.errors import SwarmchatError
+from swarmchat.item_view import draw
 from swarmchat.names import validate_name
-from swarmchat.render import show_entries
 from swarmchat.repl import screen
 from swarmchat.repl.lines import one_line
 from swarmchat.repl.registry import command
@@ -34,7 +34,7 @@ async def history(repl: Repl, arg: str) -> None:
             return
         count = int(arg)
     shown = [entry for turn in turns(repl.items())[-count:] for entry in turn] if count else []
-    show_entries(repl.console, shown)
+    draw(repl.console, shown)
 
 
 @command("undo", "", "remove the last turn from the session")
