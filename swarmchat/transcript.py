@@ -70,11 +70,6 @@ def _delegation_calls(items: list[Item]) -> set[object]:
     }
 
 
-def is_user_turn(item: Item) -> bool:
-    """Whether `item` starts a turn: a message from the user (not one agent asking another)."""
-    return item.get("role") == "user" and item.get("type") in (None, "message") and item.get("callerAgent") is None
-
-
 def to_entry(item: Item) -> Entry | None:
     caller = item.get("callerAgent")
     agent = str(item.get("agent") or "assistant")

@@ -127,22 +127,24 @@ def test_the_repl_folds_agent_traffic_and_show_prints_it_whole() -> None:
     assert "THE END" in out.getvalue()
 
 
+AS_MARKDOWN = [
+    "**You** → CEO:",
+    "explain the tides",
+    "> → CEO asks Worker: why the tides?",
+    f"> ← Worker: {ANSWER}",
+    "**CEO:**",
+    "Worker says: the moon.",
+    "> ⚙ CEO calls `clock({})`",
+    "> ↳ `noon`",
+    "**You** → CEO:",
+    "and the sun?",
+    "*(no reply: /retry)*",
+]
+"""`delegated_turn` in Markdown, the lines stripped of their spacing."""
+
+
 def test_markdown_says_it_the_same_way() -> None:
-    text = to_markdown("tides", delegated_turn())
-    assert lines(text) == [
-        "# tides",
-        "**You** → CEO:",
-        "explain the tides",
-        "> → CEO asks Worker: why the tides?",
-        f"> ← Worker: {ANSWER}",
-        "**CEO:**",
-        "Worker says: the moon.",
-        "> ⚙ CEO calls `clock({})`",
-        "> ↳ `noon`",
-        "**You** → CEO:",
-        "and the sun?",
-        "*(no reply: /retry)*",
-    ]
+    assert lines(to_markdown("tides", delegated_turn())) == ["# tides", *AS_MARKDOWN]
 
 
 def test_single_line_breaks_are_kept_and_headings_are_left_aligned() -> None:
