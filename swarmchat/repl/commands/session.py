@@ -17,9 +17,10 @@ from swarmchat.repl import screen
 from swarmchat.repl.lines import one_line
 from swarmchat.repl.registry import command
 from swarmchat.safe_text import say
-from swarmchat.session import Item
+from swarmchat.session import Item, count_turns
 from swarmchat.stream_view import error_line
 from swarmchat.transcript import turns
+from swarmchat.words import counted
 
 if TYPE_CHECKING:
     from swarmchat.repl.loop import Repl
@@ -106,20 +107,24 @@ async def export(repl: Repl, arg: str) -> None:
 @command("clear", "", "start the session over (asks first)")
 async def clear(repl: Repl, arg: str) -> None:
     binding = await repl.ready()
-    count = len(binding.live_items())
-    if not count:
+    items = binding.live_items()
+    if not items:
         repl.console.print("[dim]the session is already empty[/dim]")
         return
-    question = f"Delete all {count} messages of '{repl.meta.name}'? [y/N] "
+    question = f"Delete {_all(count_turns(items))} of '{repl.meta.name}'? [y/N] "
     try:
         answer = await PromptSession[str]().prompt_async(question)
     except (KeyboardInterrupt, EOFError):
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        repl.console.print("[dim]kept[/dim]")
+        repl.console.print("[dim]nothing was changed[/dim]")
         return
     binding.set_items([])
     repl.console.print("[dim]the session starts over[/dim]")
+
+
+def _all(turns: int) -> str:
+    return "the only turn" if turns == 1 else f"all {counted(turns, 'turn')}"
 
 
 def last_user_index(items: list[Item]) -> int | None:
