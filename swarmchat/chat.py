@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from swarmchat.attachments import Attachment, user_message
@@ -30,9 +31,11 @@ def one_shot(
     files: list[Attachment] | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    announce: Callable[[], None] | None = None,
 ) -> int:
     """Send one message (with `files`, read and checked before), print the reply as plain text,
-    persist the turn. Returns the exit code."""
+    persist the turn. Returns the exit code. `announce` runs once the agency is bound, before the
+    message is sent (a new session's generated name is printed only when it will exist)."""
     from swarmchat.binder import bind
 
     out = out or sys.stdout
@@ -40,6 +43,8 @@ def one_shot(
     session = store.open(name, create=create)
     try:
         binding = bind(session.meta, LiveSession(session), agency)
+        if announce is not None:
+            announce()
         for problem in binding.replay_problems:
             err.write(f"swarmchat: warning: {safe_line(problem)}\n")
         message: Message = user_message(text, files) if files else text

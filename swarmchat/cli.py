@@ -18,6 +18,8 @@ from swarmchat import __version__
 from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from swarmchat.attachments import Attachment
@@ -233,11 +235,8 @@ def new(
         api=api.value if api else None,
         ttl_seconds=parse_duration(ttl) if ttl else None,
     )
-    if generated and text is None:
-        typer.echo(f"new session: {name}")
-    if generated and text is not None:
-        typer.echo(f"session: {name}", err=True)
-    _run_chat(store, name, create=meta, agency=None, text=text, files=files)
+    announce = (lambda: typer.echo(f"session: {name}", err=True)) if generated else None  # once it will exist
+    _run_chat(store, name, create=meta, agency=None, text=text, files=files, announce=announce)
 
 
 @app.command()
@@ -295,14 +294,17 @@ def _run_chat(
     agency: str | None,
     text: str | None,
     files: list[Attachment] | None,
+    announce: Callable[[], None] | None = None,
 ) -> None:
-    """The REPL, or with a message the one-shot path (its exit code becomes the process's)."""
+    """The REPL (it names a new session itself), or with a message the one-shot path (its exit code
+    becomes the process's)."""
     from swarmchat import chat
 
     if text is None:
         chat.interactive(store, name, create=create, agency=agency)
     else:
-        raise typer.Exit(chat.one_shot(store, name, create=create, agency=agency, text=text, files=files))
+        code = chat.one_shot(store, name, create=create, agency=agency, text=text, files=files, announce=announce)
+        raise typer.Exit(code)
 
 
 @app.command("list")
@@ -337,7 +339,7 @@ def list_(
         rows = [
             {"name": m.name, "damaged": m.problem, "location": m.location}
             if isinstance(m, BadSession)
-            else {k: v for k, v in m.to_dict().items() if k != "journal_seq"}
+            else {k: round(v, 4) if isinstance(v, float) else v for k, v in m.to_dict().items() if k != "journal_seq"}
             for m in shown
         ]
         sys.stdout.write(json_dumps(rows) + "\n")
@@ -392,6 +394,7 @@ def delete(
     """Delete sessions (asks first)."""
     _short_lived()
     from swarmchat.names import validate_name
+    from swarmchat.words import counted
 
     store = _store()
     unique = list(dict.fromkeys(validate_name(n) for n in names))
@@ -408,10 +411,10 @@ def delete(
         for n in unique:
             problem = damage(store, n)
             shown.append(f"'{n}' (damaged: {safe_line(problem)})" if problem else f"'{n}'")
-        typer.confirm(f"Delete {len(unique)} session(s): {', '.join(shown)}?", abort=True, err=True)
+        typer.confirm(f"Delete {counted(len(unique), 'session')}: {', '.join(shown)}?", abort=True, err=True)
     deleted, busy = _delete_each(store, unique)
     if deleted:
-        typer.echo(f"deleted {len(deleted)} session(s): {', '.join(deleted)}")
+        typer.echo(f"deleted {counted(len(deleted), 'session')}: {', '.join(deleted)}")
     if len(busy) == 1:
         raise busy[0]
     if busy:
@@ -454,7 +457,7 @@ def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) 
 @app.command()
 def fork(
     source: NameArg,
-    new: Annotated[str, typer.Argument(help="Name of the copy.")],
+    new: Annotated[str | None, typer.Argument(help="Name of the copy (default: SOURCE-fork, as /fork picks).")] = None,
     at: Annotated[
         str | None,
         typer.Option(
@@ -469,9 +472,12 @@ def fork(
 ) -> None:
     """Copy a session to branch from, whole or up to a turn."""
     from swarmchat.lifecycle import fork as fork_session
+    from swarmchat.lifecycle import fork_name
+    from swarmchat.words import counted
 
-    copy = fork_session(_store(), source, new, at=_turn_number(at))
-    typer.echo(f"forked {source} → {copy.name} ({copy.message_count} messages)")
+    store = _store()
+    copy = fork_session(store, source, new or fork_name(store, source), at=_turn_number(at))
+    typer.echo(f"forked {source} → {copy.name} ({counted(copy.turn_count, 'turn')})")
 
 
 def _turn_number(raw: str | None) -> int | None:
@@ -486,14 +492,18 @@ def _turn_number(raw: str | None) -> int | None:
 @app.command("tag")
 def tag_(
     name: NameArg,
-    tags: Annotated[list[str], typer.Argument(help="Tags to add (letters, digits, '-', '_', '.').")],
+    tags: Annotated[
+        list[str] | None, typer.Argument(help="Tags to add (letters, digits, '-', '_', '.'); none: list its tags.")
+    ] = None,
     remove: Annotated[bool, typer.Option("--remove", "-r", help="Remove these tags instead.")] = False,
 ) -> None:
-    """Tag a session (list --tag TAG finds it again)."""
+    """Tag a session (list --tag TAG finds it again); with no TAG, show its tags (as /tag does)."""
     _short_lived()
     from swarmchat.lifecycle import tag as tag_session
 
-    meta = tag_session(_store(), name, tags, remove=remove)
+    if not tags and remove:
+        raise UsageError("give the tags to remove: swarmchat tag NAME TAG... --remove")
+    meta = tag_session(_store(), name, tags, remove=remove) if tags else _store().read_meta(name)
     typer.echo(f"{meta.name}: {' '.join(f'#{t}' for t in meta.tags) or 'no tags'}")
 
 
@@ -532,7 +542,9 @@ def import_(
             f"swarmchat: warning: {safe_line(done.renamed)}; imported as '{meta.name}' "
             f"(rename it with 'swarmchat rename {meta.name} NEW', or import with --name NAME)\n"
         )
-    typer.echo(f"imported {meta.name} ({meta.message_count} messages)")
+    from swarmchat.words import counted
+
+    typer.echo(f"imported {meta.name} ({counted(meta.turn_count, 'turn')})")
     from swarmchat.lifecycle import untrusted
 
     if what := untrusted(meta):
@@ -595,6 +607,8 @@ def prune(
     from swarmchat.durations import parse_duration
     from swarmchat.lifecycle import prune_candidates
     from swarmchat.render import ago
+    from swarmchat.safe_text import safe_line
+    from swarmchat.words import counted
 
     store = _store()
     old = prune_candidates(store, parse_duration(older_than))
@@ -602,15 +616,18 @@ def prune(
         typer.echo(f"no session is older than {older_than}")
         return
     for meta in old:
-        typer.echo(f"  {meta.name}  ({meta.message_count} messages, last used {ago(meta.updated_at)})")
+        tags = "".join(f", #{safe_line(t)}" for t in meta.tags)  # a tagged session was meant to be kept: say so
+        typer.echo(f"  {meta.name}  ({counted(meta.turn_count, 'turn')}, last used {ago(meta.updated_at)}{tags})")
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("prune needs confirmation; pass --yes when not at a terminal")
-        typer.confirm(f"Delete these {len(old)} session(s)?", abort=True, err=True)
+        these = "this session" if len(old) == 1 else f"these {len(old)} sessions"
+        typer.confirm(f"Delete {these}?", abort=True, err=True)
     deleted, busy = _delete_each(store, [meta.name for meta in old])
     kept = ", ".join(f"{e.name} ({e.holder})" for e in busy)
     typer.echo(
-        f"deleted {len(deleted)} session(s)" + (f"; kept {len(busy)} open in another process: {kept}" if busy else "")
+        f"deleted {counted(len(deleted), 'session')}"
+        + (f"; kept {len(busy)} open in another process: {kept}" if busy else "")
     )
 
 
@@ -626,8 +643,9 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(exc.format_message() + hint, getattr(exc, "exit_code", 2))
-    except typer.Abort:
-        _fail("aborted; nothing was changed", 1)
+    except typer.Abort:  # the user said no: not an error, but nothing was done
+        sys.stderr.write("nothing was changed\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -13,9 +13,18 @@ from typing import Any
 from swarmchat.errors import CorruptSession, InvalidName, UsageError
 from swarmchat.names import generate_name, validate_name
 from swarmchat.safe_text import json_dumps
-from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, parse_time, title_from
+from swarmchat.session import (
+    Item,
+    SessionMeta,
+    count_turns,
+    first_user_text,
+    is_user_turn,
+    now_iso,
+    parse_time,
+    title_from,
+)
 from swarmchat.store import Listed, OpenSession, SessionStore
-from swarmchat.transcript import chronological, is_user_turn
+from swarmchat.transcript import chronological
 
 EXPORT_FORMAT = "swarmchat-session"
 EXPORT_VERSION = 1
@@ -122,6 +131,7 @@ def export_data(store: SessionStore, name: str) -> dict[str, Any]:
     session = meta.to_dict()
     session.pop("journal_seq", None)
     session["message_count"] = len(items)
+    session["turn_count"] = count_turns(items)
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,

@@ -10,14 +10,13 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
-from swarmchat.safe_text import safe_line, safe_markdown, text_block, text_line
+from swarmchat.safe_text import safe_line, text_line
 from swarmchat.session import Item, SessionMeta, parse_time
 from swarmchat.store import BadSession, Listed
+from swarmchat.words import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from swarmchat.transcript import Entry
 
 BOLD, DIM, CYAN, RED, YELLOW, RESET = "\x1b[1m", "\x1b[2m", "\x1b[36m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 
@@ -34,15 +33,20 @@ def ago(iso: str, now: datetime | None = None) -> str:
     return then.astimezone().strftime("%Y-%m-%d")
 
 
+NARROW = 40
+"""Below this many columns for the title and the agency, `list` leaves the agency out."""
+
+
 def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -> None:
     """The listing, one session a line; every column fits the terminal's width (the title and then
-    the agency are shortened with an ellipsis); a TAGS column when a shown session has tags; colours
-    only on a terminal and without NO_COLOR."""
+    the agency are shortened with an ellipsis, and on a narrow screen the agency is left out: the
+    numbers are never cut); a TAGS column when a shown session has tags; colours only on a terminal
+    and without NO_COLOR."""
     out = out or sys.stdout
     colour = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, else the terminal, else 80
     tagged = any(isinstance(entry, SessionMeta) and entry.tags for entry in listed)
-    rows: list[list[str]] = [["NAME", "TITLE", "TAGS", "AGENCY", "MSGS", "LAST USED"]]
+    rows: list[list[str]] = [["NAME", "TITLE", "TAGS", "AGENCY", "TURNS", "LAST USED"]]
     damaged = set()
     for entry in listed:
         if isinstance(entry, BadSession):
@@ -52,17 +56,24 @@ def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -
             agency = _clean(entry.agency or "(built-in)")
             title = _clean(entry.title or "(empty)")
             tags = " ".join(f"#{_clean(t)}" for t in entry.tags)
-            rows.append([_clean(entry.name), title, tags, agency, str(entry.message_count), ago(entry.updated_at)])
+            rows.append([_clean(entry.name), title, tags, agency, str(entry.turn_count), ago(entry.updated_at)])
     if not tagged:
         for row in rows:
             del row[2]
     name_w, *text_w, msgs_w, last_w = (max(cells(r[i]) for r in rows) for i in range(len(rows[0])))
     spare = width - name_w - msgs_w - last_w - 2 * len(rows[0]) + 2  # two spaces between columns
+    if spare < NARROW and text_w[-1] > spare * 2 // 5:  # a narrow screen: the agency goes rather than be cut
+        for row in rows:
+            del row[-3]
+        spare += text_w.pop() + 2
     if tagged:
         text_w[1] = max(4, min(24, text_w[1], spare // 3))
         spare -= text_w[1]
-    text_w[-1] = max(6, min(30, text_w[-1], spare * 2 // 5))  # the agency
-    text_w[0] = max(8, min(text_w[0], spare - text_w[-1]))  # the title takes what is left
+    with_agency = len(text_w) == 2 + tagged
+    if with_agency:
+        text_w[-1] = max(6, min(30, text_w[-1], spare * 2 // 5))  # the agency
+        spare -= text_w[-1]
+    text_w[0] = max(8, min(text_w[0], spare))  # the title takes what is left
     lines = []
     for number, row in enumerate(rows):
         name, *texts = (fit(text, w) for text, w in zip(row, [name_w, *text_w], strict=False))
@@ -75,10 +86,11 @@ def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -
             texts[0] = f"{RED}{texts[0]}{RESET}" if number in damaged else texts[0]
             if tagged:
                 texts[1] = f"{YELLOW}{texts[1]}{RESET}"
-            texts[-1] = f"{DIM}{texts[-1]}{RESET}"
+            if with_agency:
+                texts[-1] = f"{DIM}{texts[-1]}{RESET}"
             lines.append(f"{CYAN}{name}{RESET}  {'  '.join([*texts, msgs, last])}".rstrip())
     if total > len(listed):
-        more = f"… {total - len(listed)} older sessions not shown (use --all)"
+        more = f"… {counted(total - len(listed), 'older session')} not shown (use --all)"
         lines.append(f"{DIM}{more}{RESET}" if colour else more)
     out.write("\n".join(lines) + "\n")
 
@@ -120,13 +132,14 @@ def transcript(console: Console, meta: SessionMeta, items: list[Item]) -> None:
     """A rich transcript: user turns, agent replies as Markdown, agent traffic dimmed."""
     from rich.text import Text
 
+    from swarmchat.item_view import draw
     from swarmchat.transcript import entries
 
     console.rule(Text.assemble(text_line(meta.name, "bold"), " ", text_line(meta.title, "dim")))
     if note := untrusted_note(meta):
         console.print(text_line(note, "yellow"))
         console.print()
-    show_entries(console, entries(items))
+    draw(console, entries(items), full=True)
 
 
 def untrusted_note(meta: SessionMeta) -> str:
@@ -135,31 +148,3 @@ def untrusted_note(meta: SessionMeta) -> str:
 
     what = untrusted(meta)
     return f"imported; its {what} are used only once confirmed (resume asks, or --agency SPEC)" if what else ""
-
-
-def show_entries(console: Console, shown: list[Entry]) -> None:
-    """Stored turns (the resume replay, /history, `show`): every text made safe, none read as markup."""
-    from rich.text import Text
-
-    for entry in shown:
-        if entry.kind == "user":
-            turn = f" #{entry.turn}" if entry.turn else ""  # the number fork --at takes
-            to = f" → {entry.to}" if entry.to else ""
-            console.print(Text.assemble(text_line("you", "bold green"), text_line(turn + to, "dim")))
-            console.print(text_block(entry.text))
-        elif entry.kind == "reply" and not entry.nested:
-            console.print(text_line(entry.agent, "bold magenta"))
-            console.print(
-                safe_markdown(entry.text)
-            )  # rich's Markdown: ~40 ms of imports, paid only when a reply is shown
-        else:
-            arrow = f"{entry.agent} → {entry.to}" if entry.to else entry.agent
-            label = {"tool_call": "⚙", "tool_output": "↳", "note": "·"}.get(entry.kind, "↪")
-            console.print(
-                text_line(f"  {label} {arrow}: {_flat(entry.text)}", "dim"), overflow="ellipsis", no_wrap=True
-            )
-        console.print()
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())

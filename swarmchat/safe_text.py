@@ -16,12 +16,14 @@ The rich helpers at the end import rich lazily: `list` never pays for it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType, RenderResult
+    from rich.markdown import Markdown, MarkdownElement
     from rich.style import StyleType
     from rich.text import Text
 
@@ -131,10 +133,30 @@ def say(*parts: str | tuple[str, StyleType]) -> Text:
 def safe_markdown(text: str) -> RenderableType:
     """Model text rendered as Markdown, safely: the source is made safe first; links show their
     target as text (no OSC 8 hyperlink that could hide where it goes); and what Markdown itself
-    produces (entities such as `&#x202E;` decode to characters) is checked again, segment by segment."""
-    from rich.markdown import Markdown
+    produces (entities such as `&#x202E;` decode to characters) is checked again, segment by segment.
 
-    return _Checked(Markdown(safe_text(text), hyperlinks=False))
+    As chat clients do, a single line break stays a line break (a poem, an address, a list without
+    markers), and headings are left-aligned like the rest of the reply."""
+    markdown = _chat_markdown()(safe_text(text), hyperlinks=False)
+    for token in markdown.parsed:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
+    return _Checked(markdown)
+
+
+@functools.cache
+def _chat_markdown() -> type[Markdown]:
+    """rich's Markdown with every heading level left-aligned (rich centres `# Heading`)."""
+    from rich.markdown import Heading, Markdown
+
+    class LeftHeading(Heading):
+        LEVEL_ALIGN: ClassVar[dict[str, JustifyMethod]] = dict.fromkeys(Heading.LEVEL_ALIGN, "left")
+
+    class ChatMarkdown(Markdown):
+        elements: ClassVar[dict[str, type[MarkdownElement]]] = {**Markdown.elements, "heading_open": LeftHeading}
+
+    return ChatMarkdown
 
 
 class _Checked:

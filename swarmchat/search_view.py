@@ -51,11 +51,12 @@ def plain(found: list[Found], out: TextIO) -> None:
             out.write(f"  {_flat(speaker(s))}: {_flat(s.text)}\n")
 
 
-def highlighted(console: Console, found: list[Found]) -> None:
+def highlighted(console: Console, found: list[Found], *, numbered: bool = False) -> None:
+    """The hits on a terminal; `numbered` (the REPL's /search) puts the number that opens each first."""
     from rich.text import Text
 
-    for f in found:
-        head = Text()
+    for number, f in enumerate(found, 1):
+        head = Text(f"{number:>2}. " if numbered else "")
         head.append(f.name, "bold cyan")
         head.append("  ")
         head.append(_flat(f.title), "dim")

@@ -35,7 +35,8 @@ class SessionMeta:
     api: str | None = None
     recipient: str | None = None
     title: str = ""
-    message_count: int = 0
+    message_count: int = 0  # stored items (what --json reports); a person counts turns
+    turn_count: int = 0  # messages the user typed (each starts a turn)
     journal_seq: int = 0
     ttl_seconds: int | None = None
     reported_missing: list[str] = field(default_factory=list)
@@ -92,7 +93,7 @@ class SessionMeta:
         for required in ("name", "created_at", "updated_at"):
             if not isinstance(data.get(required), str):
                 raise ValueError(f"field '{required}' is missing or not a string")
-        for count in ("message_count", "input_tokens", "output_tokens"):
+        for count in ("message_count", "turn_count", "input_tokens", "output_tokens"):
             if not isinstance(data.get(count, 0), int):
                 raise ValueError(f"field '{count}' is not an integer")
         tags = data.get("tags", [])
@@ -135,6 +136,15 @@ def first_user_text(items: list[Item]) -> str:
         if item.get("role") == "user" and item.get("callerAgent") is None:
             return typed_text(item.get("content"))
     return ""
+
+
+def is_user_turn(item: Item) -> bool:
+    """Whether `item` starts a turn: a message from the user (not one agent asking another)."""
+    return item.get("role") == "user" and item.get("type") in (None, "message") and item.get("callerAgent") is None
+
+
+def count_turns(items: list[Item]) -> int:
+    return sum(1 for item in items if is_user_turn(item))
 
 
 def item_text(item: Item) -> str:

@@ -24,6 +24,7 @@ from swarmchat.events import (
     TurnDone,
     TurnError,
 )
+from swarmchat.item_view import agent_header, answers, asks, calls, hands_over, returns, traffic_line
 from swarmchat.safe_text import safe_markdown, text_block, text_line
 
 THINKING = "thinking…"
@@ -33,25 +34,12 @@ THINKING = "thinking…"
 # safe here (safe_text) and none is read as rich markup.
 
 
-def agent_header(console: Console, agent: str) -> None:
-    console.print(text_line(agent, "bold magenta"))
-
-
-def dim_line(console: Console, text: str) -> None:
-    console.print(text_line(f"  {flat(text)}", "dim"), overflow="ellipsis", no_wrap=True, crop=True)
-
-
 def error_line(console: Console, message: str) -> None:
     console.print(text_line(f"error: {message}", "bold red"), overflow="fold")
 
 
 def warning_line(console: Console, message: str) -> None:
     console.print(text_line(f"warning: {message}", "yellow"), overflow="fold")
-
-
-def flat(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def split_settled(text: str) -> tuple[str, str]:
@@ -97,16 +85,16 @@ class TurnView:
                 self._settle_all()
         elif isinstance(event, Delegation):
             self._settle_all()
-            dim_line(self.console, f"→ {event.sender} asks {event.recipient}: {event.message}")
+            traffic_line(self.console, asks(event.sender, event.recipient, event.message))
         elif isinstance(event, ToolOutput):
             self._settle_all()
-            dim_line(self.console, f"← {event.agent}: {event.output}" if event.delegated else f"↳ {event.output}")
+            traffic_line(self.console, answers(event.agent, event.output) if event.delegated else returns(event.output))
         elif isinstance(event, ToolCall):
             self._settle_all()
-            dim_line(self.console, f"⚙ {event.agent} calls {event.name}({event.arguments})")
+            traffic_line(self.console, calls(event.agent, f"{event.name}({event.arguments})"))
         elif isinstance(event, Handoff):
             self._settle_all()
-            dim_line(self.console, f"⇢ {event.sender} hands the conversation to {event.recipient}")
+            traffic_line(self.console, hands_over(event.sender, event.recipient))
         elif isinstance(event, TurnError):
             self._settle_all()
             error_line(self.console, event.message)

@@ -40,9 +40,16 @@ def chronological(items: list[Item]) -> list[Item]:
 
 
 def entries(items: list[Item]) -> list[Entry]:
+    """The items as a transcript, in the order they happened. A delegation is the asking agent's
+    message and the other agent's reply: the `send_message` call and output that carry the same
+    texts are left out where those messages are stored."""
     out: list[Entry] = []
     turn = 0
-    for item in chronological(items):
+    ordered = chronological(items)
+    carried = _delegation_calls(ordered)
+    for item in ordered:
+        if carried and item.get("call_id") in carried:
+            continue
         entry = to_entry(item)
         if entry is not None:
             if entry.kind == "user":
@@ -52,9 +59,15 @@ def entries(items: list[Item]) -> list[Entry]:
     return out
 
 
-def is_user_turn(item: Item) -> bool:
-    """Whether `item` starts a turn: a message from the user (not one agent asking another)."""
-    return item.get("role") == "user" and item.get("type") in (None, "message") and item.get("callerAgent") is None
+def _delegation_calls(items: list[Item]) -> set[object]:
+    """The call ids of `send_message` calls, when the agents' own messages are stored too."""
+    if not any(item.get("callerAgent") is not None and item.get("type") in (None, "message") for item in items):
+        return set()
+    return {
+        item.get("call_id")
+        for item in items
+        if item.get("type") == "function_call" and str(item.get("name", "")).startswith("send_message")
+    }
 
 
 def to_entry(item: Item) -> Entry | None:
@@ -100,21 +113,8 @@ def turns(items: list[Item]) -> list[list[Entry]]:
 
 
 def to_markdown(title: str, items: list[Item], note: str = "") -> str:
+    from swarmchat.item_view import markdown_lines
+
     lines = [f"# {title}", ""] + ([f"> {note}", ""] if note else [])
-    for entry in entries(items):
-        if entry.kind == "user":
-            lines += [f"**You** → {entry.to}:" if entry.to else "**You:**", "", entry.text, ""]
-        elif entry.kind == "reply" and not entry.nested:
-            lines += [f"**{entry.agent}:**", "", entry.text, ""]
-        elif entry.kind == "delegation" or entry.kind == "reply":
-            lines += [f"> *{entry.agent} → {entry.to}:* {_one_line(entry.text)}", ""]
-        elif entry.kind == "tool_call":
-            lines += [f"> `{entry.agent}` called `{_one_line(entry.text, 200)}`", ""]
-        elif entry.kind == "tool_output":
-            lines += [f"> `{entry.agent}` got `{_one_line(entry.text, 200)}`", ""]
+    lines += markdown_lines(entries(items))
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -149,8 +149,8 @@ def term() -> Iterator[Callable[..., Terminal]]:
     """Start `swarmchat ARGS` in a real pseudo-terminal; every one started is stopped after the test."""
     opened: list[Terminal] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Terminal:
-        terminal = Terminal(*args, env=env)
+    def start(*args: str, env: dict[str, str] | None = None, columns: int = 120, lines: int = 40) -> Terminal:
+        terminal = Terminal(*args, env=env, columns=columns, lines=lines)
         opened.append(terminal)
         return terminal
 

@@ -33,23 +33,25 @@ class AnsweringScreen(pyte.HistoryScreen):
 
 
 class Terminal:
-    """A swarmchat REPL in a real 40x120 pseudo-terminal.
+    """A swarmchat REPL in a real pseudo-terminal, 40 lines of 120 columns unless told otherwise.
 
     Output is read once and kept two ways: as text (escape codes removed) to wait for what was
     printed, and fed to a VT100 emulator (pyte) to see the screen as the user does, since
     prompt-toolkit redraws only what changed."""
 
-    def __init__(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None, columns: int = 120, lines: int = 40
+    ) -> None:
         env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true", **(env or {})}
         self.child = pexpect.spawn(
-            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(40, 120), encoding="utf-8"
+            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(lines, columns), encoding="utf-8"
         )
         self.timeout = timeout
         self.started = time.monotonic()
         self.raw = ""
         self.text = ""
         self.seen = 0  # how far `expect` has read in `text`
-        self.screen = AnsweringScreen(120, 40, history=4000)
+        self.screen = AnsweringScreen(columns, lines, history=4000)
         self.screen.write_process_input = self.child.send  # type: ignore[method-assign]  # answers cursor-position requests, as terminals do
         self.stream = pyte.Stream(self.screen)
 

@@ -44,14 +44,14 @@ def test_list_shows_name_title_agency_count(cli: Run, data_dir: Path) -> None:
     out = cli("list")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "TITLE", "AGENCY", "MSGS", "LAST", "USED"]
+    assert lines[0].split() == ["NAME", "TITLE", "AGENCY", "TURNS", "LAST", "USED"]
     row = next(ln for ln in lines if ln.startswith("alpha"))
-    assert "plan the trip to Lisbon" in row and "(built-in)" in row and " 4 " in row
+    assert "plan the trip to Lisbon" in row and "(built-in)" in row and " 2 " in row  # two turns
     assert any(ln.startswith("beta") and "team.py:create_agency" in ln for ln in lines)
 
     rows = json.loads(cli("list", "--json").stdout)
     assert [r["name"] for r in rows] == ["beta", "alpha"]  # most recent first
-    assert rows[1]["message_count"] == 4 and rows[1]["title"] == "plan the trip to Lisbon"
+    assert (rows[1]["message_count"], rows[1]["turn_count"], rows[1]["title"]) == (4, 2, "plan the trip to Lisbon")
 
 
 def test_list_empty_says_how_to_start(cli: Run) -> None:
@@ -94,7 +94,7 @@ def test_delete_asks_unless_yes_and_deletes_several(cli: Run, data_dir: Path) ->
     assert refused.returncode == 2 and "--yes" in one_error_line(refused.stderr)
     out = cli("delete", "a", "b", "--yes")
     assert out.returncode == 0, out.stderr
-    assert "deleted 2 session(s): a, b" in out.stdout
+    assert "deleted 2 sessions: a, b" in out.stdout
     assert [r["name"] for r in json.loads(cli("list", "--json").stdout)] == ["c"]
 
 

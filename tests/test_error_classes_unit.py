@@ -50,8 +50,8 @@ def test_the_client_builds_the_subclass_per_status() -> None:
         (status_error(400, "This model's maximum context length is 8192 tokens"), "context_overflow", ["/compact"]),
         (status_error(400, "prompt of 8500 tokens has an invalid field"), "failed", ["400", "8500 tokens"]),
         (openai.APITimeoutError(REQUEST), "timeout", ["did not answer in time"]),
-        (openai.APIConnectionError(request=REQUEST), "connection", ["cannot reach", "--base-url"]),
-        (httpx.ConnectError("refused", request=REQUEST), "connection", ["cannot reach"]),
+        (openai.APIConnectionError(request=REQUEST), "connection", ["at http://127.0.0.1:9 ", "--base-url"]),
+        (httpx.ConnectError("refused", request=REQUEST), "connection", ["cannot reach", "127.0.0.1:9"]),
         (httpx.ReadTimeout("slow", request=REQUEST), "timeout", ["did not answer in time"]),
         (httpx.RemoteProtocolError("peer closed connection", request=REQUEST), "stream_cut", ["cut off"]),
         (ModelBehaviorError("Invalid JSON when parsing tool arguments"), "bad_reply", ["Invalid JSON", "/retry"]),
@@ -64,6 +64,17 @@ def test_typed_failures(exc: BaseException, kind: str, words: list[str]) -> None
     for word in words:
         assert word in error.message, error.message
     assert "\n" not in error.message
+
+
+def test_a_connection_failure_names_the_endpoint_used_not_a_flag_the_user_never_gave() -> None:
+    """OpenAI's own endpoint: the network is what to check, not --base-url."""
+    official = httpx.Request("POST", "https://api.openai.com/v1/responses")
+    error = classify(openai.APIConnectionError(request=official))
+    assert error.message == (
+        "cannot reach the model API at https://api.openai.com (connection failed); check your network connection"
+    )
+    local = classify(openai.APIConnectionError(request=REQUEST)).message
+    assert "at http://127.0.0.1:9 " in local and "check that the server runs there" in local
 
 
 def test_a_stream_cut_wrapped_in_a_connection_error_is_a_cut() -> None:

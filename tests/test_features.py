@@ -66,7 +66,7 @@ def test_fork_at_a_turn_keeps_that_turn_with_its_replies_and_delegations(cli: Ru
     store_session("src", three_turns(), model="m-1", input_tokens=500, output_tokens=90)
     out = cli("fork", "src", "upto2", "--at", "2")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "forked src → upto2 (8 messages)"
+    assert out.stdout.strip() == "forked src → upto2 (2 turns)"
     meta, items = open_store().read("upto2")
     assert [i for i in items] == three_turns()[:8]  # the stored order kept; the worker's items came before turn 3
     assert (meta.model, meta.title, meta.message_count) == ("m-1", "first question", 8)
@@ -135,7 +135,7 @@ def test_tags_are_shown_listed_and_filtered(cli: Run, store_url: str) -> None:
     assert cli("tag", "porto", "TRIP").stdout.strip() == "porto: #trip"  # tags compare without case
 
     listing = cli("list").stdout.splitlines()
-    assert listing[0].split() == ["NAME", "TITLE", "TAGS", "AGENCY", "MSGS", "LAST", "USED"]
+    assert listing[0].split() == ["NAME", "TITLE", "TAGS", "AGENCY", "TURNS", "LAST", "USED"]
     assert "#Europe #trip" in next(ln for ln in listing if ln.startswith("lisbon"))
     rows = {r["name"]: r["tags"] for r in json.loads(cli("list", "--json").stdout)}
     assert rows == {"lisbon": ["Europe", "trip"], "porto": ["trip"], "taxes": []}

@@ -102,7 +102,7 @@ def test_import_under_an_unusable_name_says_which_name_it_got(cli: Run, tmp_path
     out = cli("import", str(chat))
     assert out.returncode == 0, out.stderr
     name = out.stdout.split()[1]
-    assert out.stdout.startswith(f"imported {name} (1 messages)")
+    assert out.stdout.startswith(f"imported {name} (1 turn)")
     warning = out.stderr.strip()
     assert warning.startswith("swarmchat: warning:") and "\n" not in warning
     assert "trip to Lisbon!" in warning and f"imported as '{name}'" in warning and "--name" in warning
@@ -217,7 +217,7 @@ def test_delete_yes_removes_sessions_whose_meta_or_journal_is_damaged(cli: Run, 
     assert listed["meta"] and not listed["fine"]  # (Redis lists from the records alone: its journals are not read)
     out = cli("delete", "meta", "journal", "--yes")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "deleted 2 session(s): meta, journal"
+    assert out.stdout.strip() == "deleted 2 sessions: meta, journal"
     assert [s["name"] for s in json.loads(cli("list", "--json").stdout)] == ["fine"]
     if not store_url:
         assert sorted(p.name for p in (data_dir / "sessions").iterdir()) == ["fine.json", "fine.jsonl"]

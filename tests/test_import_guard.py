@@ -85,7 +85,7 @@ Check = Callable[[subprocess.CompletedProcess[str], SessionStore], Any]
 
 def _listed(out: subprocess.CompletedProcess[str], store: SessionStore) -> None:
     rows = out.stdout.splitlines()
-    assert rows[0].split() == ["NAME", "TITLE", "AGENCY", "MSGS", "LAST", "USED"], out.stdout
+    assert rows[0].split() == ["NAME", "TITLE", "AGENCY", "TURNS", "LAST", "USED"], out.stdout
     # at the default 80 columns, the long title is what gets shortened: every name shows in full
     assert sorted(r.split()[0] for r in rows[1:] if r.strip()) == ["haiku", "old-notes", "trip-to-lisbon"], rows
     assert all(len(r) <= 80 for r in rows), rows

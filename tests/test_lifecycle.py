@@ -79,7 +79,7 @@ def test_fork_copies_every_item_and_the_source_stays_as_it_was(cli: Run, store_u
 
     out = cli("fork", "src", "branch")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "forked src → branch (4 messages)"
+    assert out.stdout.strip() == "forked src → branch (2 turns)"
     meta, items = open_store(store_url).read("branch")
     assert json.dumps(items) == json.dumps(source_before[1])
     assert (meta.agency, meta.model, meta.title, meta.message_count) == ("team.py:create_agency", "m-1",
@@ -161,7 +161,7 @@ def test_export_then_import_gives_the_same_items_and_settings(cli: Run, store_ur
 
     out = cli("import", str(file), "--name", "other")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "imported other (4 messages)"
+    assert out.stdout.strip() == "imported other (2 turns)"
     assert dumped(store_url, "other") == dumped(store_url, "src")
     assert settings_of(store_url, "other") == SETTINGS
     assert open_store(store_url).read_meta("other").title == "first question"
@@ -267,7 +267,7 @@ def test_import_of_an_agency_swarm_demo_chat(cli: Run, store_url: str, server: F
 
     out = cli("import", str(demo_chat))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == f"imported {chat_id} (4 messages)"
+    assert out.stdout.strip() == f"imported {chat_id} (2 turns)"
     rows = json.loads(cli("list", "--json").stdout)
     assert [(r["name"], r["title"], r["message_count"]) for r in rows] == [(chat_id, "Plan a trip to Lisbon", 4)]
     assert dumped(store_url, chat_id) == json.dumps(data["items"], ensure_ascii=False)
@@ -291,7 +291,7 @@ def test_import_of_an_older_demo_chat_holding_a_bare_list(cli: Run, store_url: s
     path.write_text(json.dumps(items, indent=2))
     out = cli("import", str(path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "imported legacy-chat (2 messages)"
+    assert out.stdout.strip() == "imported legacy-chat (1 turn)"
     assert dumped(store_url, "legacy-chat") == json.dumps(items, ensure_ascii=False)
 
 
@@ -422,13 +422,36 @@ def test_prune_deletes_only_sessions_unused_that_long(
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert [ln.split()[0] for ln in lines[:-1]] == ["ancient", "month"]  # listed, oldest first
-    assert "(2 messages, last used" in lines[0]
-    assert lines[-1] == "deleted 2 session(s)"
+    assert "(1 turn, last used" in lines[0]
+    assert lines[-1] == "deleted 2 sessions"
     assert names(store_url) == ["recent", "today"]
     assert {n: dumped(store_url, n) for n in kept} == kept
 
     again = cli("prune", "--older-than", "30d", "--yes")
     assert (again.returncode, again.stdout.strip()) == (0, "no session is older than 30d")
+
+
+def test_prune_lists_in_turns_with_the_tags_of_what_it_would_delete(
+    cli: Run, monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    import swarmchat.store.journaled
+    from swarmchat.lifecycle import tag
+    from swarmchat.render import ago
+
+    make_aged(monkeypatch, store_url, "keepsake", 60, "plan the trip", "and the hotels")
+    stamp = open_store(store_url).read_meta("keepsake").updated_at
+    with monkeypatch.context() as patch:  # tagged long ago: it is still unused for 60 days
+        patch.setattr(swarmchat.store.journaled, "now_iso", lambda: stamp)
+        tag(open_store(store_url), "keepsake", ["lisbon", "family"])
+    make_aged(monkeypatch, store_url, "scratch", 40, "hi")
+    scratch = open_store(store_url).read_meta("scratch").updated_at
+    out = cli("prune", "--older-than", "30d", "--yes")
+    assert out.returncode == 0, out.stderr
+    assert [" ".join(line.split()) for line in out.stdout.splitlines()] == [
+        f"keepsake (2 turns, last used {ago(stamp)}, #family, #lisbon)",
+        f"scratch (1 turn, last used {ago(scratch)})",
+        "deleted 2 sessions",
+    ]
 
 
 def test_prune_without_yes_and_no_terminal_deletes_nothing(
@@ -482,7 +505,7 @@ def test_prune_keeps_a_session_open_in_another_process(
         session.close()
     assert out.returncode == 0, out.stderr
     summary = out.stdout.splitlines()[-1]
-    assert summary.startswith(f"deleted 2 session(s); kept 1 open in another process: busy (pid {os.getpid()} on ")
+    assert summary.startswith(f"deleted 2 sessions; kept 1 open in another process: busy (pid {os.getpid()} on ")
     assert names(store_url) == ["busy"] and dumped(store_url, "busy") == busy
 
 
@@ -495,7 +518,7 @@ def test_delete_several_at_once_prints_a_summary(cli: Run, store_url: str) -> No
     kept = dumped(store_url, "d")
     out = cli("delete", "a", "b", "c", "b", "--yes")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "deleted 3 session(s): a, b, c"
+    assert out.stdout.strip() == "deleted 3 sessions: a, b, c"
     assert names(store_url) == ["d"] and dumped(store_url, "d") == kept
     assert json.loads(cli("list", "--json").stdout)[0]["name"] == "d"
 
@@ -522,7 +545,7 @@ def test_delete_skips_a_session_open_elsewhere_and_says_what_it_did(cli: Run, st
     finally:
         session.close()
     assert out.returncode == 2
-    assert out.stdout.strip() == "deleted 2 session(s): a, c"
+    assert out.stdout.strip() == "deleted 2 sessions: a, c"
     line = one_error_line(out.stderr)
     assert "'b'" in line and f"pid {os.getpid()}" in line and "open in another process" in line
     assert names(store_url) == ["b"] and dumped(store_url, "b") == b

@@ -32,7 +32,7 @@ def test_chat_quit_resume_shows_history_and_continues(term, server: FakeOpenAI) 
     t = term("resume", "trip")
     screen = t.prompt("Assistant")
     assert "Where should I go in May?" in screen and "Pack light." in screen  # the last turns, shown on resume
-    assert "19 tokens" in t.display()  # the toolbar counts the session's tokens, earlier runs included
+    assert "19 tokens" in t.on_screen("19 tokens")  # the toolbar counts the session's tokens, earlier runs included
     server.push(Reply("Try the Alfama."))
     t.line("Which district?")
     t.expect("Try the Alfama.")
@@ -263,7 +263,7 @@ def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path
     # one turn of 12 input and 7 output tokens, at gpt-4o's prices in agency-swarm's table
     screen = t.expect(re.compile(r"cost \(this run\)\s+\$0\.000100\b"))
     t.prompt()
-    assert "gpt-4o" in screen and re.search(r"messages\s+2", screen)
+    assert "gpt-4o" in screen and re.search(r"turns\s+1", screen)
     assert re.search(r"tokens \(this run\)\s+12 in, 7 out", screen), screen
 
     t.line("/model other-model")

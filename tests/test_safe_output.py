@@ -104,7 +104,8 @@ def test_markdown_shows_a_links_target_and_no_hyperlink() -> None:
 
 
 def test_stored_transcripts_and_search_hits_render_safely() -> None:
-    from swarmchat.render import show_entries, transcript
+    from swarmchat.item_view import draw
+    from swarmchat.render import transcript
     from swarmchat.search_view import highlighted
     from swarmchat.store.search import Found, Snippet
     from swarmchat.transcript import entries
@@ -118,7 +119,7 @@ def test_stored_transcripts_and_search_hits_render_safely() -> None:
     con, out = console()
     meta = SessionMeta.fresh("evil", title=f"title {TITLE} [bold]x[/bold]")
     transcript(con, meta, items)  # type: ignore[arg-type]
-    show_entries(con, entries(items))  # type: ignore[arg-type]
+    draw(con, entries(items))  # type: ignore[arg-type]
     hit = Snippet("assistant", f"Agent{CLEAR}", None, [(HOSTILE, False), (TITLE, True)])
     highlighted(con, [Found("evil", meta.title, meta.updated_at, 1.0, [hit])])  # type: ignore[arg-type]
     text = out.getvalue()

@@ -345,6 +345,8 @@ def test_slash_search_in_the_repl_shows_the_ranked_sessions(term, data_dir: Path
     t.line("/search volcano")
     screen = t.expect("the volcano is active")
     assert "lava" in screen
+    t.expect("open which?")
+    t.line("")  # Enter: stay here
     t.prompt()
     t.line("/search nothingmatchesthis")
     t.expect("no session mentions 'nothingmatchesthis'")

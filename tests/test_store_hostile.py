@@ -132,7 +132,7 @@ def test_delete_of_a_session_whose_journal_is_a_directory_from_the_cli(cli: Run,
     (data_dir / "sessions" / "bad.jsonl").mkdir()
     done = cli("delete", "bad", "--yes")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "deleted 1 session(s): bad" and done.stderr == ""
+    assert done.stdout.strip() == "deleted 1 session: bad" and done.stderr == ""
     assert store.names() == ["good"]
 
 

@@ -23,6 +23,7 @@ CONTEXT_OVERFLOW = TurnError(
     "context_overflow",
 )
 
+OPENAI_ENDPOINT = "https://api.openai.com"
 _OVERFLOW_WORDS = ("context_length_exceeded", "maximum context length", "context window", "context length exceeded")
 _STATUS_IN_TEXT = re.compile(r"\b(?:error code|status code|status|http)[:\s]+([1-5]\d\d)\b", re.IGNORECASE)
 
@@ -50,7 +51,7 @@ def _typed(exc: BaseException) -> TurnError | None:
     if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError):
         return STREAM_CUT
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        return CONNECTION
+        return connection(_endpoint(exc))
     if isinstance(exc, sdk.ModelBehaviorError):
         return TurnError(f"the model's reply could not be used ({_flat(str(exc))}); send again (/retry)", "bad_reply")
     if isinstance(exc, sdk.MaxTurnsExceeded):
@@ -60,6 +61,35 @@ def _typed(exc: BaseException) -> TurnError | None:
     if isinstance(exc, openai.APIError) and _overflow(exc.code, exc.message):
         return CONTEXT_OVERFLOW  # an error event inside a stream: no HTTP status, but the API's code
     return None
+
+
+def connection(endpoint: str | None) -> TurnError:
+    """Cannot connect: naming the endpoint tried, and what to check there (OpenAI's own, or --base-url)."""
+    if not endpoint:
+        return CONNECTION
+    if endpoint.startswith(OPENAI_ENDPOINT):
+        return TurnError(
+            f"cannot reach the model API at {endpoint} (connection failed); check your network connection",
+            "connection",
+        )
+    return TurnError(
+        f"cannot reach the model API at {endpoint} (connection failed); check that the server runs there "
+        "(--base-url sets another)",
+        "connection",
+    )
+
+
+def _endpoint(exc: BaseException) -> str | None:
+    """Where the failed request went: scheme, host and port of its URL (None if it is not known)."""
+    try:
+        request = getattr(exc, "request", None)  # httpx raises RuntimeError for a request never set
+    except RuntimeError:
+        return None
+    url = getattr(request, "url", None)
+    if url is None:
+        return None
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
 
 
 def from_status(status: int, code: Any, message: str) -> TurnError:

@@ -26,6 +26,11 @@ def resolve_spec(spec: str) -> Any:
     try:
         if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
             module = _module_from_file(Path(module_part), spec)
+        elif not all(part.isidentifier() for part in module_part.split(".")):
+            raise AgencyLoadError(
+                f"agency SPEC '{spec}' names no module or file; a SPEC looks like pkg.module:attr, "
+                "path/to/file.py:attr or http(s)://host:port/AGENCY"
+            )
         else:
             module = importlib.import_module(module_part)
     except SwarmchatError:

@@ -8,6 +8,7 @@ ends the REPL with its one-line error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from prompt_toolkit.application import Application, run_in_terminal
@@ -32,7 +33,12 @@ class AgencyLoader:
 
         self._future = self._executor.submit(bind, meta, live, spec)
         loop = asyncio.get_running_loop()
-        self._future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._bound))
+
+        def built(_: Future[BoundAgency]) -> None:
+            with contextlib.suppress(RuntimeError):  # the REPL left (Ctrl-D) while it was being built
+                loop.call_soon_threadsafe(self._bound)
+
+        self._future.add_done_callback(built)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

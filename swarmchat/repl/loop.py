@@ -18,9 +18,9 @@ from rich.console import Console
 
 from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
+from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.events import Usage as CallUsage
-from swarmchat.render import show_entries
+from swarmchat.item_view import draw
 from swarmchat.repl import lines, screen
 from swarmchat.repl.background import AgencyLoader
 from swarmchat.repl.completion import ChatCompleter
@@ -74,9 +74,13 @@ class Repl:
         return self.binding.agent_names if self.binding else []
 
     def recipient(self) -> str:
+        """The agent messages go to: chosen with /agent, else the agency's entry agent; while the agency
+        builds, the agent the session's messages mostly went to (stored with them)."""
         if self.meta.recipient:
             return self.meta.recipient
-        return self.binding.entry_agent if self.binding else "…"
+        if self.binding:
+            return self.binding.entry_agent
+        return lines.usual_recipient(self.live.session.items()) or "…"
 
     def items(self) -> list[Item]:
         return self.binding.live_items() if self.binding else self.live.session.items()
@@ -98,7 +102,7 @@ class Repl:
 
     # the screen ------------------------------------------------------------------------------
     def _toolbar(self) -> FormattedText:
-        model = self.meta.model or self.agent_model() or "default model"
+        model = self.meta.model or self.agent_model() or ("…" if self.binding is None else "default model")
         return screen.toolbar_text(
             self.meta.name,
             self.recipient(),
@@ -107,6 +111,7 @@ class Repl:
             loading=self.binding is None,
             attached=len(self.pending),
             context=self.context_used,
+            width=self.prompt.app.output.get_size().columns,
         )
 
     def greet(self) -> None:
@@ -114,7 +119,7 @@ class Repl:
         if items:
             shown = [entry for turn in turns(items)[-RESUME_TURNS:] for entry in turn]
             self.console.rule(say((self.meta.name, "bold"), " ", (self.meta.title, "dim")))
-            show_entries(self.console, shown)
+            draw(self.console, shown)
             self.console.rule(style="dim")
         else:
             self.console.print(say((self.meta.name, "bold"), (" — new session. /help for commands.", "dim")))
@@ -150,6 +155,8 @@ class Repl:
                     break
                 if self.leaving is not None or not await self.handle(line):
                     break
+            if self.leaving is None and self.store.exists(self.meta.name):
+                self.console.print(say(("resume with: ", "dim"), f"swarmchat resume {self.meta.name}"))
         finally:
             for signum in LEAVING_SIGNALS:
                 loop.remove_signal_handler(signum)
@@ -219,7 +226,14 @@ class Repl:
 
     async def send(self, text: str, recipient: str | None = None) -> None:
         binding = await self.ready()
-        address, text = lines.split_address(text, binding.agent_names)
+        typed = text
+        try:
+            address, text = lines.split_address(text, binding.agent_names)
+        except UsageError as exc:  # an @name that is no agent: nothing is sent
+            error_line(self.console, str(exc))
+            return
+        if address is not None and not typed[1:].lower().startswith(address.lower()):
+            self.console.print(say(("to ", "dim"), (address, "bold")))  # a prefix: say whom it went to
         if not text.strip():
             error_line(self.console, "the message is empty; type something after @Agent")
             return
@@ -304,10 +318,13 @@ class Repl:
             await self.turn(binding, message, recipient)
 
     async def confirm(self, question: str) -> bool:
+        return (await self.ask(question)).strip().lower() in ("y", "yes")
+
+    async def ask(self, question: str) -> str:
+        """One line of answer to `question` ('' for Ctrl-C or Ctrl-D)."""
         from prompt_toolkit import PromptSession
 
         try:
-            answer = await PromptSession[str]().prompt_async(question)
+            return await PromptSession[str]().prompt_async(question)
         except (KeyboardInterrupt, EOFError):
-            answer = ""
-        return answer.strip().lower() in ("y", "yes")
+            return ""

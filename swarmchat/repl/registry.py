@@ -95,4 +95,10 @@ def show_help(console: Console) -> None:
         table.add_row(text_line(entry.usage), text_line(entry.help + (f" (also {also})" if also else "")))
     for keys, what in KEYS:
         table.add_row(keys, what)
-    console.print(table)
+    if not console.is_terminal:
+        console.print(table)
+        return
+    from swarmchat.pager import ScreenPager
+
+    with console.pager(ScreenPager(console), styles=True):  # paged when taller than the screen
+        console.print(table)

@@ -108,21 +108,30 @@ def toolbar_text(
     loading: bool,
     attached: int = 0,
     context: float | None = None,
+    width: int = 200,
 ) -> FormattedText:
+    """The bottom line. On a narrow screen the key hints go first, then the session's name and the
+    agent's and model's are cut (with an ellipsis); the numbers are never cut."""
     state = "  loading agency…" if loading else ""
     files = [("bold", f"  📎 {files_count(attached)}")] if attached else []
     warning = []
     if context is not None and context >= CONTEXT_WARNING:
         warning = [("", "  "), ("bg:ansiyellow fg:ansiblack bold", f" context {context:.0%} "), ("", " /compact")]
+    hints = "   /help  Esc-Enter newline  Ctrl-D quit"
+    numbers = f"  ·  {tokens:,} tokens{state}"
+    fixed = sum(len(text) for _, text in [*files, *warning]) + len(numbers) + len(" ") * 2 + len(" → ") + len("  ·  ")
+    if fixed + len(name) + len(recipient) + len(model) + len(hints) > width:
+        hints = ""
+        tenth = max(width - fixed, 12) / 10
+        name, recipient, model = _cut(name, 4 * tenth), _cut(recipient, 3 * tenth), _cut(model, 3 * tenth)
     return FormattedText(
-        [
-            ("bold", f" {name} "),
-            ("", f" → {recipient}  ·  {model}  ·  {tokens:,} tokens{state}"),
-            *files,
-            *warning,
-            ("", "   /help  Esc-Enter newline  Ctrl-D quit"),
-        ]
+        [("bold", f" {name} "), ("", f" → {recipient}  ·  {model}{numbers}"), *files, *warning, ("", hints)]
     )
+
+
+def _cut(text: str, room: float) -> str:
+    width = max(int(room), 4)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def prompt_text(recipient: str) -> FormattedText:

@@ -47,7 +47,8 @@ def agent_table(spent: dict[str, Usage], models: dict[str, str]) -> Table:
     table = Table(box=None, padding=(0, 2), show_footer=True)
     for title, justify in (("agent", "left"), ("model", "left"), ("calls", "right"), ("tokens in", "right"),
                            ("tokens out", "right"), ("cost", "right")):  # fmt: skip
-        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+        # on a narrow screen the names are cut, never a number
+        table.add_column(title, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
     total, priced, unpriced = Usage(), 0.0, False
     for agent, usage in spent.items():
         model = models.get(agent, "")

@@ -32,7 +32,7 @@ from typing import Protocol
 
 from swarmchat.errors import NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
-from swarmchat.session import Item, SessionMeta, first_user_text, now_iso, title_from
+from swarmchat.session import Item, SessionMeta, count_turns, first_user_text, now_iso, title_from
 from swarmchat.store.base import WritesNew, lock_refusal
 from swarmchat.store.encoding import check_replay, meta_bytes
 from swarmchat.store.journal import Change, Mirror, Replay, dumps, replay
@@ -297,6 +297,7 @@ class JournaledSession:
             return
         meta = self.meta
         meta.message_count = len(self._mirror.items)
+        meta.turn_count = count_turns(self._mirror.items)
         meta.journal_seq = self._mirror.seq
         if not meta.title:
             meta.title = title_from(first_user_text(self._mirror.items))

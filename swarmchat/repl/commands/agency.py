@@ -9,6 +9,7 @@ from rich.table import Table
 from swarmchat.repl.registry import command
 from swarmchat.repl.usage import Usage, agent_table, cost_line
 from swarmchat.safe_text import say
+from swarmchat.session import count_turns
 from swarmchat.stream_view import error_line
 
 if TYPE_CHECKING:
@@ -51,17 +52,19 @@ async def model(repl: Repl, arg: str) -> None:
     repl.console.print(say(("every agent now uses ", "dim"), (arg, "bold")))
 
 
-@command("status", "", "messages, tokens, cost and model")
+@command("status", "", "turns, tokens, cost and model")
 async def status(repl: Repl, arg: str) -> None:
     binding = await repl.ready()
     meta = repl.meta
     used = repl.meta.model or repl.agent_model()
     table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a narrow screen wraps a value; a number or a model is never cut
     table.add_row("session", say(meta.name))
     table.add_row("agency", say(meta.agency or "(built-in)"))
     table.add_row("talking to", say(repl.recipient()))
     table.add_row("model", say(used + (f" at {meta.base_url}" if meta.base_url else "")))
-    table.add_row("messages", str(len(binding.live_items())))
+    table.add_row("turns", f"{count_turns(binding.live_items()):,}")
     for label, usage in (("session", repl.session_usage()), ("this run", repl.usage)):
         table.add_row(f"tokens ({label})", f"{usage.input_tokens:,} in, {usage.output_tokens:,} out")
         table.add_row(f"cost ({label})", say(cost_line(used, usage)))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from prompt_toolkit.completion import PathCompleter
 
 from swarmchat.attachments import files_count, human_size, read_attachments
+from swarmchat.errors import UsageError
 from swarmchat.repl.registry import command
 from swarmchat.safe_text import say
 from swarmchat.stream_view import error_line
@@ -43,7 +44,14 @@ async def attach(repl: Repl, arg: str) -> None:
         if path in known:
             repl.console.print(say(("already attached: ", "dim"), path))
     fresh = [p for p in given if p not in known]
-    added = read_attachments(fresh, repl.pending)  # all or nothing
+    try:
+        added = read_attachments(fresh, repl.pending)  # all or nothing
+    except UsageError as exc:
+        none = "the file was not attached" if len(fresh) == 1 else f"none of the {len(fresh)} files was attached"
+        error_line(repl.console, f"{exc}; {none}")
+        if repl.pending:
+            show_pending(repl)
+        return
     repl.pending.extend(added)
     for item in added:
         repl.console.print(say(("attached ", "dim"), item.describe()))

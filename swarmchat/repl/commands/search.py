@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from swarmchat import search_view
 from swarmchat.repl.registry import command
+from swarmchat.repl.switch import switch_to
 from swarmchat.safe_text import say
 from swarmchat.store.search import search_sessions
 from swarmchat.stream_view import error_line
@@ -26,4 +27,19 @@ async def search(repl: Repl, arg: str) -> None:
     if not found:
         repl.console.print(say((f"no session mentions '{arg}'", "dim")))
         return
-    search_view.highlighted(repl.console, found)
+    search_view.highlighted(repl.console, found, numbered=True)
+    chosen = await pick_hit(repl, [f.name for f in found])
+    if chosen is not None:
+        await switch_to(repl, chosen)
+
+
+async def pick_hit(repl: Repl, names: list[str]) -> str | None:
+    """Ask which hit to open (its number); Enter, or the session already open, stays."""
+    while True:
+        answer = (await repl.ask(f"open which? 1-{len(names)}, Enter to stay: ")).strip()
+        if not answer:
+            return None
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            name = names[int(answer) - 1]
+            return None if name == repl.meta.name else name
+        error_line(repl.console, f"'{answer}' is not one of the numbers 1 to {len(names)}; Enter stays here")

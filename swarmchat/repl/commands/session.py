@@ -11,15 +11,16 @@ from prompt_toolkit import PromptSession
 from swarmchat.attachments import shown_text
 from swarmchat.bound import Message
 from swarmchat.errors import SwarmchatError
+from swarmchat.item_view import draw
 from swarmchat.names import validate_name
-from swarmchat.render import show_entries
 from swarmchat.repl import screen
 from swarmchat.repl.lines import one_line
 from swarmchat.repl.registry import command
 from swarmchat.safe_text import say
-from swarmchat.session import Item
+from swarmchat.session import Item, count_turns
 from swarmchat.stream_view import error_line
 from swarmchat.transcript import turns
+from swarmchat.words import counted
 
 if TYPE_CHECKING:
     from swarmchat.repl.loop import Repl
@@ -34,7 +35,7 @@ async def history(repl: Repl, arg: str) -> None:
             return
         count = int(arg)
     shown = [entry for turn in turns(repl.items())[-count:] for entry in turn] if count else []
-    show_entries(repl.console, shown)
+    draw(repl.console, shown)
 
 
 @command("undo", "", "remove the last turn from the session")
@@ -106,20 +107,24 @@ async def export(repl: Repl, arg: str) -> None:
 @command("clear", "", "start the session over (asks first)")
 async def clear(repl: Repl, arg: str) -> None:
     binding = await repl.ready()
-    count = len(binding.live_items())
-    if not count:
+    items = binding.live_items()
+    if not items:
         repl.console.print("[dim]the session is already empty[/dim]")
         return
-    question = f"Delete all {count} messages of '{repl.meta.name}'? [y/N] "
+    question = f"Delete {_all(count_turns(items))} of '{repl.meta.name}'? [y/N] "
     try:
         answer = await PromptSession[str]().prompt_async(question)
     except (KeyboardInterrupt, EOFError):
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        repl.console.print("[dim]kept[/dim]")
+        repl.console.print("[dim]nothing was changed[/dim]")
         return
     binding.set_items([])
     repl.console.print("[dim]the session starts over[/dim]")
+
+
+def _all(turns: int) -> str:
+    return "the only turn" if turns == 1 else f"all {counted(turns, 'turn')}"
 
 
 def last_user_index(items: list[Item]) -> int | None:

@@ -33,6 +33,8 @@ VERSION = 2
 META = [f.name for f in fields(SessionMeta)]
 JSON_FIELDS = {f.name for f in fields(SessionMeta) if "list" in str(f.type) or "dict" in str(f.type)}
 """Structured fields (tags, usage by agent, a remote agency's agents...), stored as JSON text."""
+BOOL_FIELDS = {f.name for f in fields(SessionMeta) if str(f.type) == "bool"}
+"""True/false fields, which SQLite gives back as 1/0."""
 POS_BITS = 24  # items per session that are indexed: 16.7 million
 BUSY_MS = 30_000  # longer than a cold build of a large store takes
 _FINGERPRINT = f"{VERSION}:{','.join(META)}"
@@ -203,6 +205,8 @@ def _listed(row: sqlite3.Row) -> Listed:
     values = {f: row[f] for f in META}
     for f in JSON_FIELDS:
         values[f] = json.loads(values[f]) if values[f] is not None else _default(f)
+    for f in BOOL_FIELDS:
+        values[f] = bool(values[f])
     return SessionMeta(**values)
 
 

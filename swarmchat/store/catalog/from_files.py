@@ -18,7 +18,7 @@ from typing import Protocol
 
 from swarmchat.errors import CorruptSession, InvalidName, SessionNotFound
 from swarmchat.names import validate_name
-from swarmchat.session import Item, SessionMeta
+from swarmchat.session import Item, SessionMeta, count_turns
 from swarmchat.store.base import BadSession, Listed, newest_first
 from swarmchat.store.catalog.db import Catalog, Entry, using
 from swarmchat.store.journal import paused_gc
@@ -160,6 +160,7 @@ def _read(store: Files, name: str) -> Entry:
     except SessionNotFound:
         return None
     meta.message_count = len(items)
+    meta.turn_count = count_turns(items)
     return meta, items
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from swarmchat.errors import CorruptSession, InvalidName, SessionNotFound
 from swarmchat.names import validate_name
+from swarmchat.session import count_turns
 from swarmchat.store.base import BadSession
 from swarmchat.store.catalog.db import Catalog
 
@@ -80,6 +81,7 @@ def catch_up(store: RedisStore, catalog: Catalog, found: dict[str, str]) -> None
                 catalog.put(name, trusted, BadSession(name, exc.path, exc.problem))
             else:
                 meta.message_count = len(items)
+                meta.turn_count = count_turns(items)
                 catalog.put(name, trusted, (meta, items))
 
 
