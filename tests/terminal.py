@@ -27,10 +27,16 @@ class Terminal:
     printed, and fed to a VT100 emulator (pyte) to see the screen as the user does, since
     prompt-toolkit redraws only what changed."""
 
-    def __init__(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
         env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true", **(env or {})}
         self.child = pexpect.spawn(
-            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(40, 120), encoding="utf-8"
+            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(40, 120), encoding="utf-8", cwd=cwd
         )
         self.timeout = timeout
         self.started = time.monotonic()

@@ -17,6 +17,7 @@ from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.models import configure_models, context_window, price_per_token
 from swarmchat.agency.spec import DEFAULT_SPEC, factory_callbacks, resolve_spec
 from swarmchat.bound import BoundAgency, LiveSession
+from swarmchat.errors import AgencyMissing
 from swarmchat.events import INTERRUPTED
 from swarmchat.session import SessionMeta
 
@@ -41,7 +42,10 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
     spec = spec_override or meta.agency or DEFAULT_SPEC
     if is_remote_spec(spec):
         return bind_remote(meta, live, spec)
-    return bind_local(meta, live, spec_override)
+    try:
+        return bind_local(meta, live, spec_override)
+    except AgencyMissing as exc:  # moved, renamed, or the session was made in another folder
+        raise AgencyMissing(f"{exc}; if it moved, run 'swarmchat resume {meta.name} --agency PATH'") from None
 
 
 def check_spec(spec: str | None) -> None:

@@ -17,6 +17,7 @@ from swarmchat.agency.standin import Capture, StandIn, StandInError
 from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.events import Event, TurnDone
+from swarmchat.project import anchor
 from swarmchat.session import Item, SessionMeta
 
 
@@ -201,10 +202,11 @@ def _satisfies_the_seam(binding: Binding) -> BoundAgency:
 def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None) -> Binding:
     """Import agency-swarm, build the session's agency and attach its history and persistence."""
     spec = spec_override or meta.agency or DEFAULT_SPEC
+    folder = anchor(spec_override).folder if spec_override else meta.agency_dir
     import_agency_swarm()
     from swarmchat.agency.openai_client import fastpath_off
 
-    target = resolve_spec(spec)
+    target = resolve_spec(spec, folder)
     standin = StandIn(enabled=not fastpath_off())
     kept = CaptureCache(lambda: live.session.derived_path(KIND), spec) if standin.enabled else None
 
@@ -227,8 +229,8 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
     agency = construct(target, spec, load, save)
     binding = Binding(agency, live, standin=standin, kept=kept)
     binding.configured(configure_models(agency, meta), meta.model or "")
-    if spec_override and spec_override != meta.agency:
-        live.session.update_meta(agency=spec_override)
+    if spec_override and (spec_override != meta.agency or folder != meta.agency_dir):
+        live.session.update_meta(agency=spec_override, agency_dir=folder)
     binding.replay_problems = _changed_agency(binding, meta)
     return binding
 

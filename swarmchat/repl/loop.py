@@ -18,7 +18,7 @@ from rich.console import Console
 
 from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError
+from swarmchat.errors import AgencyLoadError, AgencyMissing, StoreUnavailable, SwarmchatError
 from swarmchat.events import Usage as CallUsage
 from swarmchat.render import show_entries
 from swarmchat.repl import lines, screen
@@ -194,6 +194,9 @@ class Repl:
                 return await task
         except asyncio.CancelledError:
             return None
+        except AgencyMissing as exc:  # the REPL stays: the stored turns can still be read and exported
+            error_line(self.console, str(exc))
+            return None
         except AgencyLoadError:
             raise  # the agency cannot be built: leave with its one-line error
         except (OSError, StoreUnavailable) as exc:  # a save that failed (disk full, Redis down)
@@ -216,7 +219,11 @@ class Repl:
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
 
     async def send(self, text: str, recipient: str | None = None) -> None:
-        binding = await self.ready()
+        try:
+            binding = await self.ready()
+        except AgencyMissing as exc:
+            error_line(self.console, f"not sent: {exc}")
+            return
         address, text = lines.split_address(text, binding.agent_names)
         if not text.strip():
             error_line(self.console, "the message is empty; type something after @Agent")
