@@ -45,7 +45,7 @@ def check_form(spec: str) -> None:
     if is_url(spec):
         return
     module, attr = split_spec(spec)
-    fine = bool(module) and (not attr or all(p.isidentifier() for p in attr.split(".")))
+    fine = bool(module) and not spec.endswith(":") and all(p.isidentifier() for p in attr.split(".") if attr)
     if fine and is_file_spec(module):
         fine = module.endswith(".py") and bool(Path(module).stem)
     elif fine:

@@ -81,6 +81,11 @@ class Terminal:
         self.seen = match[0].end()
         return before
 
+    def printed(self, text: str, timeout: float | None = None) -> None:
+        """Wait until `text` has been printed, wherever the terminal wrapped it (whitespace ignored)."""
+        wanted = "".join(text.split())
+        self._until(lambda: wanted in "".join(self.text.split()), repr(text), timeout)
+
     def scrollback(self) -> list[str]:
         """Every line the user can scroll back to, then the screen."""
         width = self.screen.columns
