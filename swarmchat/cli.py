@@ -725,7 +725,7 @@ def config_show(ctx: typer.Context) -> None:
     path = config_path()
     typer.echo(f"config file: {path}" + ("" if path.exists() else " (not created yet)"))
     for origin, key, value in effective_settings():
-        typer.echo(safe_line(f"{origin}\t{key}={value}"))
+        typer.echo(f"{safe_line(origin)}\t{safe_line(f'{key}={value}')}")  # as git config --show-origin
 
 
 @config_app.command(

@@ -62,12 +62,12 @@ class Config:
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
         """The file's values ({} when there is no file); a UsageError naming file, line and key if it is bad."""
-        import tomllib
-
         path = path or config_path()
         text = _read(path)
         if text is None:
             return cls(path, {})
+        import tomllib
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -8,18 +8,23 @@ Every test drives the swarmchat a user runs, in a real folder the test makes, ag
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Run, one_error_line, raw_state, stored, write_dated
+from conftest import MARKER_AGENCY, Run, in_checkout, one_error_line, raw_state, stored, write_dated
 from fake_openai import FakeOpenAI
+from test_import_guard import imported
 
 from swarmchat.session import parse_time
 from swarmchat.store import open_store
 
 SECRET = "sk-from-dotenv-7f3a9c"
+LONG_AGO = "2026-01-01T00:00:00.000+00:00"
 
 
 def agency_source(agent: str) -> str:
@@ -140,7 +145,7 @@ def test_no_key_refuses_before_anything_is_created_or_sent(
     local = cli("new", "local", "--base-url", server.url, "-m", "hi", cwd=here)  # a local server needs no key
     assert local.returncode == 0 and server.last.authorization == "Bearer not-needed"
 
-    write_dated(monkeypatch, open_store(), "cloud", "2026-01-01T00:00:00.000+00:00", [{"role": "user", "content": "a"}])
+    write_dated(monkeypatch, open_store(), "cloud", LONG_AGO, [{"role": "user", "content": "a"}])
     before = raw_state("", data_dir)
     refused = cli("resume", "cloud", "-m", "more", cwd=here)
     assert refused.returncode == 2 and "OPENAI_API_KEY" in one_error_line(refused.stderr)
@@ -216,8 +221,9 @@ def test_a_bad_config_file_is_one_line_with_file_line_and_key(
 def test_resume_changes_model_base_url_and_api_for_later_turns(cli: Run, server: FakeOpenAI) -> None:
     assert cli("new", "s", "--base-url", server.url, "--model", "m1", "-m", "one").returncode == 0
     moved = FakeOpenAI().start()  # the local server came back on another port
+    url = moved.url
     try:
-        done = cli("resume", "s", "--model", "m2", "--base-url", moved.url, "--api", "chat", "-m", "two")
+        done = cli("resume", "s", "--model", "m2", "--base-url", url, "--api", "chat", "-m", "two")
         assert done.returncode == 0, done.stderr
         assert (moved.last.model, moved.last.api, moved.last.user_texts()) == ("m2", "chat", ["one", "two"])
         assert cli("resume", "s", "-m", "three").returncode == 0  # kept for later turns
@@ -225,7 +231,7 @@ def test_resume_changes_model_base_url_and_api_for_later_turns(cli: Run, server:
     finally:
         moved.stop()
     row = sessions(cli)["s"]
-    assert (row["model"], row["base_url"], row["api"]) == ("m2", moved.url, "chat")
+    assert (row["model"], row["base_url"], row["api"]) == ("m2", url, "chat")
 
 
 def test_last_used_is_the_last_turn(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -268,3 +274,27 @@ def test_a_moved_agency_file_keeps_the_repl_open(cli: Run, term, server: FakeOpe
     exported = json.loads((tmp_path / "elsewhere" / "kept.json").read_text())
     assert exported["messages"][0]["content"] == "what was said"
     assert len(stored("moved")) == 2  # nothing was added or lost
+
+
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["show", "kept"]])
+def test_offline_commands_read_no_env_and_import_no_agency(args: list[str], tmp_path: Path) -> None:
+    """Start-up stays fast in a project folder: the agency file is not imported, the .env not read."""
+    proj = project(tmp_path)
+    (proj / "agency.py").write_text(MARKER_AGENCY)
+    write_dated(
+        pytest.MonkeyPatch(), open_store(), "kept", "2026-01-01T00:00:00.000+00:00", [{"role": "user", "content": "a"}]
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "swarmchat", *args],
+        cwd=proj,
+        env={**os.environ, **in_checkout(proj)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = imported(done.stderr)
+    assert "swarmchat.cli" in names  # the log is real
+    assert not {n for n in names if n.split(".")[0] in ("dotenv", "agency_swarm", "agents", "openai")}
+    assert not (proj / "RAN").exists()
