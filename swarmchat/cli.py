@@ -329,6 +329,7 @@ def resume(
     text = _message_text(message)
     files = _attachments(attach, text)  # read and checked before the store is touched
     override = project.anchor(agency) if agency else None
+    project.load_env(Path.cwd())  # before the store: a project's .env may name it, as for `new`
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
