@@ -250,12 +250,6 @@ def new(
 
     The agency is --agency SPEC, else SWARMCHAT_AGENCY, else ./agency.py (its create_agency, else its
     agency), else `agency` in the config file, else the built-in assistant; ./.env is read first.
-
-    Examples:
-
-      swarmchat new trip                      # in a folder holding agency.py
-
-      swarmchat new --agency team.agency:create_agency -m "hello"
     """
     from swarmchat import lifecycle, project
     from swarmchat.durations import parse_duration
@@ -302,7 +296,8 @@ def _dim(line: str) -> None:
 )
 def resume(
     name: Annotated[
-        str | None, typer.Argument(help="Session (default: the most recent).", autocompletion=_complete_name)
+        str | None,
+        typer.Argument(help="Session (default: the one with the latest turn).", autocompletion=_complete_name),
     ] = None,
     agency: Annotated[
         str | None, typer.Option("--agency", help="Use this SPEC (a moved or renamed agency module).")
@@ -714,9 +709,7 @@ app.add_typer(config_app, name="config")
 @config_app.callback(invoke_without_command=True, epilog=_examples("swarmchat config"))
 def config_show(ctx: typer.Context) -> None:
     """Show every setting a new session here would use, with where it comes from (flag > environment >
-    project folder > config file > built-in). Values read from a .env are not shown.
-
-    """
+    project folder > config file > built-in). Values read from a .env are not shown."""
     if ctx.invoked_subcommand is not None:
         return
     from swarmchat.config import config_path

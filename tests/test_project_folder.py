@@ -298,3 +298,16 @@ def test_offline_commands_read_no_env_and_import_no_agency(args: list[str], tmp_
     assert "swarmchat.cli" in names  # the log is real
     assert not {n for n in names if n.split(".")[0] in ("dotenv", "agency_swarm", "agents", "openai")}
     assert not (proj / "RAN").exists()
+
+
+def test_help_teaches(cli: Run) -> None:
+    """`--help` opens with how to start; each command's help ends with examples of it."""
+    top = cli("--help").stdout
+    assert top.index("Getting started") < top.index("Options:")
+    for words in ("swarmchat new", "OPENAI_API_KEY", "config file", "project folder", ".env"):
+        assert words in top.split("Options:")[0], words
+    commands = ["new", "resume", "list", "show", "delete", "rename", "fork", "tag", "export", "import", "search"]
+    for command in [*commands, "prune", "config", "config set", "config unset"]:
+        shown = cli(*command.split(), "--help").stdout.rstrip().splitlines()
+        tail = shown[shown.index("  Examples:") + 1 :]
+        assert tail and all(line.strip().startswith(f"swarmchat {command}") for line in tail), (command, shown[-4:])
