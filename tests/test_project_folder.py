@@ -275,6 +275,11 @@ def test_a_moved_agency_file_keeps_the_repl_open(cli: Run, term, server: FakeOpe
     assert exported["messages"][0]["content"] == "what was said"
     assert len(stored("moved")) == 2  # nothing was added or lost
 
+    fixed = cli("resume", "moved", "--agency", "../proj/renamed.py", "-m", "back again", cwd=elsewhere(tmp_path))
+    assert fixed.returncode == 0, fixed.stderr  # the fix the line showed
+    assert server.last.user_texts() == ["what was said", "back again"]
+    assert sessions(cli)["moved"]["agency"] == str((proj / "renamed.py").resolve())
+
 
 @pytest.mark.parametrize("args", [["list"], ["--help"], ["show", "kept"]])
 def test_offline_commands_read_no_env_and_import_no_agency(args: list[str], tmp_path: Path) -> None:
