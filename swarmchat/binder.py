@@ -21,8 +21,12 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
     if is_remote_spec(spec):
         return bind_remote(meta, live, spec)
     from swarmchat.agency import bind as bind_here
+    from swarmchat.errors import AgencyMissing
 
-    return bind_here(meta, live, spec_override)
+    try:
+        return bind_here(meta, live, spec_override)
+    except AgencyMissing as exc:  # moved, renamed, or the session was made in another folder
+        raise AgencyMissing(f"{exc}; if it moved, run 'swarmchat resume {meta.name} --agency PATH'") from None
 
 
 def check_spec(spec: str | None) -> None:

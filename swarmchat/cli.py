@@ -81,9 +81,26 @@ def _plain_values_as_they_are() -> bool:
 
 TYPER_PATCHED = _plain_values_as_they_are()
 
+GETTING_STARTED = """Named, durable chat sessions with agency-swarm agencies.
+
+\b
+Getting started: in your agency-swarm project folder (agency.py with
+create_agency(), a .env holding OPENAI_API_KEY) run 'swarmchat new'.
+'swarmchat resume' goes back to the last chat; 'swarmchat list' and
+'swarmchat search TEXT' find the others. No key yet? 'swarmchat new
+--model echo' works offline.
+
+\b
+Environment: OPENAI_API_KEY, OPENAI_BASE_URL, SWARMCHAT_AGENCY,
+SWARMCHAT_MODEL, SWARMCHAT_API, SWARMCHAT_STORE (redis://...),
+SWARMCHAT_DATA_DIR, SWARMCHAT_CONFIG_DIR. Defaults live in the config
+file: 'swarmchat config' shows each setting and where it comes from
+(flag > environment > project folder > config file > built-in).
+"""
+
 app = typer.Typer(
     name="swarmchat",
-    help="Named, durable chat sessions with agency-swarm agencies.",
+    help=GETTING_STARTED,
     no_args_is_help=False,
     add_completion=True,
     rich_markup_mode=None,
@@ -99,9 +116,15 @@ class Api(StrEnum):
 
 
 def _store() -> SessionStore:
+    """The store SWARMCHAT_STORE names, else the config file's `store`, else files in the data dir."""
     from swarmchat.store import open_store
 
-    return open_store()
+    url = os.environ.get("SWARMCHAT_STORE")
+    if not url:
+        from swarmchat.config import Config
+
+        url = Config.load().values.get("store", "")
+    return open_store(url)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -199,7 +222,17 @@ def _attachments(paths: list[str] | None, text: str | None) -> list[Attachment] 
     return read_attachments(paths)
 
 
-@app.command()
+def _examples(*lines: str) -> str:
+    """A command's help ends with these, shown as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@app.command(
+    epilog=_examples(
+        "swarmchat new                 # in a folder holding agency.py and .env",
+        'swarmchat new trip --agency team.agency:create_agency -m "plan a trip"',
+    )
+)
 def new(
     name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
     agency: Annotated[
@@ -215,8 +248,12 @@ def new(
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
     attach: AttachOption = None,
 ) -> None:
-    """Start a new named session."""
-    from swarmchat import lifecycle
+    """Start a new named session.
+
+    The agency is --agency SPEC, else SWARMCHAT_AGENCY, else ./agency.py (its create_agency, else its
+    agency), else `agency` in the config file, else the built-in assistant; ./.env is read first.
+    """
+    from swarmchat import lifecycle, project
     from swarmchat.durations import parse_duration
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
@@ -224,51 +261,91 @@ def new(
     text = _message_text(message)  # bad input is refused before the store is touched
     files = _attachments(attach, text)
     _check_client_settings()
+    chosen = project.prepare_new(agency, model, base_url, api.value if api else None)
     store = _store()
     generated = name is None
     name = lifecycle.fresh_name(store) if name is None else validate_name(name)
     meta = SessionMeta.fresh(
         name,
-        agency=agency or os.environ.get("SWARMCHAT_AGENCY") or None,
-        model=model,
+        agency=chosen.agency.spec if chosen.agency else None,
+        agency_dir=chosen.agency.folder if chosen.agency else None,
+        model=chosen.model,
         base_url=base_url,
-        api=api.value if api else None,
+        api=chosen.api,
         ttl_seconds=parse_duration(ttl) if ttl else None,
     )
+    if chosen.notice:
+        _dim(chosen.notice)
     announce = (lambda: typer.echo(f"session: {name}", err=True)) if generated else None  # once it will exist
     _run_chat(store, name, create=meta, agency=None, text=text, files=files, announce=announce)
 
 
-@app.command()
+def _dim(line: str) -> None:
+    """One quiet line on stderr (which agency, which session): not part of a reply piped from stdout."""
+    from swarmchat.safe_text import say
+
+    _console(stderr=True).print(say((line, "dim")), soft_wrap=True)
+
+
+@app.command(
+    epilog=_examples(
+        "swarmchat resume               # the last chat",
+        "swarmchat resume trip --base-url http://localhost:11434/v1 --api chat",
+    )
+)
 def resume(
     name: Annotated[
-        str | None, typer.Argument(help="Session (default: the most recent).", autocompletion=_complete_name)
+        str | None,
+        typer.Argument(help="Session (default: the one with the latest turn).", autocompletion=_complete_name),
     ] = None,
     agency: Annotated[
         str | None, typer.Option("--agency", help="Use this SPEC (a moved or renamed agency module).")
     ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Switch every agent to this model (kept).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Switch to this OpenAI-compatible server URL (kept).")
+    ] = None,
+    api: Annotated[Api | None, typer.Option("--api", help="Switch the model API: responses or chat (kept).")] = None,
     message: Annotated[
         str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
     ] = None,
     attach: AttachOption = None,
 ) -> None:
-    """Go back to a session: same agency, same history, same agent and model."""
+    """Go back to a session: same agency, same history, same agent and model.
+
+    Without NAME, the session with the latest turn (named on stderr). --model, --base-url and --api
+    change the session for this and later turns, as /model does.
+    """
+    from swarmchat import project
     from swarmchat.session import SessionMeta
 
     _check_client_settings()
     text = _message_text(message)
     files = _attachments(attach, text)  # read and checked before the store is touched
+    override = project.anchor(agency) if agency else None
+    project.load_env(Path.cwd())  # before the store: a project's .env may name it, as for `new`
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
         if not newest:
             raise UsageError("there is no session to resume yet; start one with 'swarmchat new'")
         name = newest[0].name
-    from swarmchat.lifecycle import confirm_agency
+        _dim(f"resuming {name} (the last chat; 'swarmchat list' shows the others)")
+    from swarmchat.lifecycle import change_settings, confirm_agency
 
+    meta = store.read_meta(name)
+    spec = override.spec if override else meta.agency
+    project.prepare_resume(
+        spec,
+        override.folder if override else meta.agency_dir,
+        model=model or meta.model,
+        base_url=base_url or meta.base_url,
+    )  # .env read, and a missing key refused, before anything is written or sent
     at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
-    confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
-    _run_chat(store, name, create=None, agency=agency, text=text, files=files)
+    given = override.spec if override else None
+    confirm_agency(store, name, given, _ask_to_run if at_terminal else None)  # before anything is imported
+    change_settings(store, name, model=model, base_url=base_url, api=api.value if api else None)
+    _run_chat(store, name, create=None, agency=given, text=text, files=files)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -307,7 +384,7 @@ def _run_chat(
         raise typer.Exit(code)
 
 
-@app.command("list")
+@app.command("list", epilog=_examples("swarmchat list", "swarmchat list --tag work --json"))
 def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every session).")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Show every session, not just the latest 50.")] = False,
@@ -357,7 +434,7 @@ class Format(StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat show trip", "swarmchat show trip --format json > trip.json"))
 def show(
     name: NameArg,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown or json.")] = Format.markdown,
@@ -386,7 +463,7 @@ def show(
         sys.stdout.write(to_markdown(meta.title or meta.name, items, note=note))
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat delete trip", "swarmchat delete old-1 old-2 --yes"))
 def delete(
     names: Annotated[list[str], typer.Argument(help="Sessions to delete.", autocompletion=_complete_name)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
@@ -446,7 +523,7 @@ def _missing(name: str) -> None:
     raise SessionNotFound(name)
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat rename calm-otter trip"))
 def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) -> None:
     """Rename a session."""
     _short_lived()
@@ -454,7 +531,11 @@ def rename(old: NameArg, new: Annotated[str, typer.Argument(help="New name.")]) 
     typer.echo(f"renamed {old} → {new}")
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "swarmchat fork trip trip-b", "swarmchat fork trip retry --at -1   # the last question, unanswered"
+    )
+)
 def fork(
     source: NameArg,
     new: Annotated[str | None, typer.Argument(help="Name of the copy (default: SOURCE-fork, as /fork picks).")] = None,
@@ -489,7 +570,7 @@ def _turn_number(raw: str | None) -> int | None:
         raise UsageError(f"--at '{raw}' is not a turn number; give one such as 3, or -1 for the last turn") from None
 
 
-@app.command("tag")
+@app.command("tag", epilog=_examples("swarmchat tag trip travel 2026", "swarmchat tag trip 2026 --remove"))
 def tag_(
     name: NameArg,
     tags: Annotated[
@@ -507,7 +588,7 @@ def tag_(
     typer.echo(f"{meta.name}: {' '.join(f'#{t}' for t in meta.tags) or 'no tags'}")
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat export trip -o trip.json"))
 def export(
     name: NameArg,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE (default: stdout).")] = None,
@@ -525,7 +606,10 @@ def export(
     typer.echo(f"exported {name} → {output}", err=True)
 
 
-@app.command("import")
+@app.command(
+    "import",
+    epilog=_examples("swarmchat import trip.json", "swarmchat import .agency_swarm/messages_1.json --name demo"),
+)
 def import_(
     file: Annotated[Path, typer.Argument(help="A swarmchat export or an agency-swarm chat file.")],
     name: Annotated[str | None, typer.Option("--name", help="Name for the imported session.")] = None,
@@ -556,7 +640,7 @@ def import_(
         )
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat search hotel", "swarmchat search '\"day trip\" sintr*' --tag travel"))
 def search(
     text: Annotated[str, typer.Argument(help='Words, "a phrase" or prefix* (case and accents ignored).')],
     count: Annotated[str | None, typer.Option("-n", help="How many sessions to show (default 20).")] = None,
@@ -598,7 +682,7 @@ def _positive(value: str, option: str) -> int:
     return number
 
 
-@app.command()
+@app.command(epilog=_examples("swarmchat prune --older-than 30d", "swarmchat prune --older-than 12h --yes"))
 def prune(
     older_than: Annotated[str, typer.Option("--older-than", help="Age such as 30d or 12h.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
@@ -629,6 +713,58 @@ def prune(
         f"deleted {counted(len(deleted), 'session')}"
         + (f"; kept {len(busy)} open in another process: {kept}" if busy else "")
     )
+
+
+config_app = typer.Typer(
+    help="Show the settings in effect and where each comes from; set or unset the config file's defaults.",
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.callback(invoke_without_command=True, epilog=_examples("swarmchat config"))
+def config_show(ctx: typer.Context) -> None:
+    """Show every setting a new session here would use, with where it comes from (flag > environment >
+    project folder > config file > built-in). Values read from a .env are not shown."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from swarmchat.config import config_path
+    from swarmchat.project import effective_settings
+    from swarmchat.safe_text import safe_line
+
+    path = config_path()
+    typer.echo(f"config file: {path}" + ("" if path.exists() else " (not created yet)"))
+    for origin, key, value in effective_settings():
+        typer.echo(f"{safe_line(origin)}\t{safe_line(f'{key}={value}')}")  # as git config --show-origin
+
+
+@config_app.command(
+    "set",
+    epilog=_examples(
+        "swarmchat config set model gpt-4.1-mini", "swarmchat config set base_url http://localhost:11434/v1"
+    ),
+)
+def config_set(
+    key: Annotated[str, typer.Argument(help="agency, model, base_url, api or store.")],
+    value: Annotated[str, typer.Argument(help="Its value.")],
+) -> None:
+    """Set a default in the config file (its comments are kept)."""
+    from swarmchat.config import set_value
+
+    path = set_value(key, value)
+    typer.echo(f"{key} set in {path}")
+
+
+@config_app.command("unset", epilog=_examples("swarmchat config unset model"))
+def config_unset(key: Annotated[str, typer.Argument(help="The key to remove.")]) -> None:
+    """Remove a default from the config file."""
+    from swarmchat.config import config_path, unset_value
+
+    if unset_value(key):
+        typer.echo(f"{key} unset in {config_path()}")
+    else:
+        typer.echo(f"{key} is not set in {config_path()}")
 
 
 def main() -> None:

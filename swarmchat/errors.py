@@ -56,6 +56,10 @@ class AgencyLoadError(SwarmchatError):
     """The agency SPEC does not load or does not produce an Agency."""
 
 
+class AgencyMissing(AgencyLoadError):
+    """The file or module a session's SPEC names is not there (moved, renamed, another folder)."""
+
+
 class RemoteAgencyError(SwarmchatError):
     """A served agency (an http(s) SPEC) cannot be reached, refuses us, or answers wrongly."""
 

@@ -266,6 +266,18 @@ def confirm_agency(store: SessionStore, name: str, given: str | None, ask: Calla
         session.close()
 
 
+def change_settings(store: SessionStore, name: str, **settings: str | None) -> None:
+    """`resume --model/--base-url/--api`: kept with the session, as /model keeps a model (None: unchanged)."""
+    changes = {key: value for key, value in settings.items() if value is not None}
+    if not changes:
+        return
+    session = store.open(name)
+    try:
+        session.update_meta(**changes)
+    finally:
+        session.close()
+
+
 def prune_candidates(store: SessionStore, older_than: int, now: datetime | None = None) -> list[SessionMeta]:
     """Sessions last used more than `older_than` seconds ago, oldest first."""
     try:

@@ -30,6 +30,9 @@ class SessionMeta:
     created_at: str
     updated_at: str
     agency: str | None = None
+    # the folder a module SPEC (`agency:create_agency`) was found in, put first on the import path on
+    # resume wherever swarmchat runs; None for a file SPEC (stored as an absolute path) or an installed module
+    agency_dir: str | None = None
     model: str | None = None
     base_url: str | None = None
     api: str | None = None

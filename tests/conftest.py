@@ -72,7 +72,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own SWARMCHAT_DATA_DIR and a clean, offline environment."""
     path = tmp_path / "data"
     monkeypatch.setenv("SWARMCHAT_DATA_DIR", str(path))
-    for var in ("SWARMCHAT_STORE", "SWARMCHAT_AGENCY", "OPENAI_BASE_URL", "SWARMCHAT_TRACING", "NO_COLOR"):
+    monkeypatch.setenv("SWARMCHAT_CONFIG_DIR", str(tmp_path / "config"))  # never the user's own config file
+    for var in (
+        "SWARMCHAT_STORE",
+        "SWARMCHAT_AGENCY",
+        "SWARMCHAT_MODEL",
+        "SWARMCHAT_API",
+        "OPENAI_BASE_URL",
+        "SWARMCHAT_TRACING",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
     monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
@@ -116,23 +125,42 @@ def one_error_line(stderr: str) -> str:
 
 @pytest.fixture
 def cli() -> Run:
-    """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given."""
+    """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given.
+
+    `cwd` runs it in another folder (a project folder a test made) with this checkout first on the import
+    path; `installed` runs the installed `swarmchat` script instead of `python -m swarmchat` (whose
+    import path starts with the current folder, which the script's does not)."""
 
     def run(
-        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 90
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 90,
+        cwd: Path | None = None,
+        installed: bool = False,
     ) -> subprocess.CompletedProcess[str]:
+        command = (
+            [str(Path(sys.executable).with_name("swarmchat"))] if installed else [sys.executable, "-m", "swarmchat"]
+        )
         return subprocess.run(
-            [sys.executable, "-m", "swarmchat", *args],
+            [*command, *args],
             input=input,
             stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **in_checkout(cwd), **(env or {})},
             timeout=timeout,
-            cwd=ROOT,
+            cwd=cwd or ROOT,
         )
 
     return run
+
+
+def in_checkout(cwd: Path | None) -> dict[str, str]:
+    """The environment that runs this checkout's swarmchat from another folder."""
+    if cwd is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 @pytest.fixture(params=["files", pytest.param("redis", marks=pytest.mark.slow)])
@@ -149,8 +177,10 @@ def term() -> Iterator[Callable[..., Terminal]]:
     """Start `swarmchat ARGS` in a real pseudo-terminal; every one started is stopped after the test."""
     opened: list[Terminal] = []
 
-    def start(*args: str, env: dict[str, str] | None = None, columns: int = 120, lines: int = 40) -> Terminal:
-        terminal = Terminal(*args, env=env, columns=columns, lines=lines)
+    def start(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, columns: int = 120, lines: int = 40
+    ) -> Terminal:
+        terminal = Terminal(*args, env={**in_checkout(cwd), **(env or {})}, cwd=cwd, columns=columns, lines=lines)
         opened.append(terminal)
         return terminal
 

@@ -96,6 +96,7 @@ class Request:
 
     path: str
     body: dict[str, Any]
+    authorization: str = ""  # the Authorization header: which API key the client sent
 
     @property
     def api(self) -> str:
@@ -241,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not (path.endswith("/responses") or path.endswith("/chat/completions")):
             self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
             return
-        request = Request(path, body)
+        request = Request(path, body, self.headers.get("Authorization", ""))
         limit = self.fake.max_input_items
         if limit is not None and request.input_count > limit:
             with self.fake._lock:

@@ -40,11 +40,17 @@ class Terminal:
     prompt-toolkit redraws only what changed."""
 
     def __init__(
-        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None, columns: int = 120, lines: int = 40
+        self,
+        *args: str,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        columns: int = 120,
+        lines: int = 40,
     ) -> None:
         env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true", **(env or {})}
         self.child = pexpect.spawn(
-            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(lines, columns), encoding="utf-8"
+            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(lines, columns), encoding="utf-8", cwd=cwd
         )
         self.timeout = timeout
         self.started = time.monotonic()
@@ -89,6 +95,11 @@ class Terminal:
         before = self.text[self.seen : match[0].start()]
         self.seen = match[0].end()
         return before
+
+    def printed(self, text: str, timeout: float | None = None) -> None:
+        """Wait until `text` has been printed, wherever the terminal wrapped it (whitespace ignored)."""
+        wanted = "".join(text.split())
+        self._until(lambda: wanted in "".join(self.text.split()), repr(text), timeout)
 
     def scrollback(self) -> list[str]:
         """Every line the user can scroll back to, then the screen."""

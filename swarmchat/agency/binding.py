@@ -16,6 +16,7 @@ from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
 from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.events import Event, TurnDone
+from swarmchat.project import anchor
 from swarmchat.session import Item, SessionMeta
 
 
@@ -136,8 +137,9 @@ def _satisfies_the_seam(binding: Binding) -> BoundAgency:
 def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None) -> Binding:
     """Import agency-swarm, build the session's agency and attach its history and persistence."""
     spec = spec_override or meta.agency or DEFAULT_SPEC
+    folder = anchor(spec_override).folder if spec_override else meta.agency_dir
     import_agency_swarm()
-    target = resolve_spec(spec)
+    target = resolve_spec(spec, folder)
     guard = TurnGuard()
 
     def save(items: list[Item]) -> None:
@@ -147,8 +149,8 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
     agency = construct(target, spec, live.load, save)
     binding = Binding(agency, live, guard=guard)
     binding.configured(configure_models(agency, meta), meta.model or "")
-    if spec_override and spec_override != meta.agency:
-        live.session.update_meta(agency=spec_override)
+    if spec_override and (spec_override != meta.agency or folder != meta.agency_dir):
+        live.session.update_meta(agency=spec_override, agency_dir=folder)
     binding.replay_problems = _changed_agency(binding, meta)
     return binding
 

@@ -12,19 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from swarmchat.errors import AgencyLoadError, SwarmchatError
+from swarmchat.errors import AgencyLoadError, AgencyMissing, SwarmchatError
+from swarmchat.project import is_file_spec, split_spec
 
 DEFAULT_SPEC = "swarmchat.default_agency:create_agency"
 CALLBACKS = ("load_threads_callback", "save_threads_callback")
 
 
-def resolve_spec(spec: str) -> Any:
-    """The object a SPEC names (attr defaults to `create_agency`, then `agency`)."""
-    module_part, _, attr = spec.rpartition(":") if ":" in spec else (spec, "", "")
-    if len(module_part) == 1 and module_part.isalpha():  # a Windows drive letter, no attr
-        module_part, attr = spec, ""
+def resolve_spec(spec: str, folder: str | None = None) -> Any:
+    """The object a SPEC names (attr defaults to `create_agency`, then `agency`).
+
+    A module SPEC is imported with `folder` (the one the session found it in), else the current
+    folder, first on the import path, as uvicorn imports `agency:app`."""
+    module_part, attr = split_spec(spec)
     try:
-        if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
+        if is_file_spec(module_part):
             module = _module_from_file(Path(module_part), spec)
         elif not all(part.isidentifier() for part in module_part.split(".")):
             raise AgencyLoadError(
@@ -32,10 +34,18 @@ def resolve_spec(spec: str) -> Any:
                 "path/to/file.py:attr or http(s)://host:port/AGENCY"
             )
         else:
+            place = str(Path(folder or os.getcwd()).resolve())
+            if place not in sys.path:
+                sys.path.insert(0, place)
             module = importlib.import_module(module_part)
     except SwarmchatError:
         raise
     except ModuleNotFoundError as exc:
+        if exc.name and module_part.split(".")[0] == exc.name.split(".")[0]:
+            where = f"in {folder} or " if folder else ""
+            raise AgencyMissing(
+                f"agency SPEC '{spec}': module '{exc.name}' not found {where}on the import path"
+            ) from None
         raise AgencyLoadError(
             f"agency SPEC '{spec}': module '{exc.name}' not found; check the name and PYTHONPATH"
         ) from None
@@ -53,7 +63,7 @@ def resolve_spec(spec: str) -> Any:
 
 def _module_from_file(path: Path, spec: str) -> Any:
     if not path.is_file():
-        raise AgencyLoadError(f"agency SPEC '{spec}': file {path} not found")
+        raise AgencyMissing(f"agency SPEC '{spec}': file {path} not found")
     path = path.resolve()
     sys.path.insert(0, str(path.parent))  # let the agency import its sibling modules
     module_name = f"_swarmchat_agency_{path.stem}"

@@ -2,7 +2,9 @@
 
 agency-swarm's import and the agency's construction take seconds; the user may type meanwhile. A
 message sent before the agency is ready waits for it behind a spinner; a SPEC that does not load
-ends the REPL with its one-line error.
+ends the REPL with its one-line error, except an agency file or module that is gone (moved, or the
+session was made in another folder): the REPL stays open on the stored turns (/export works) and
+says in one line how to point the session at it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from prompt_toolkit.application import Application, run_in_terminal
 from rich.console import Console
 
 from swarmchat.bound import BoundAgency, LiveSession
+from swarmchat.errors import AgencyMissing
 from swarmchat.safe_text import say
 from swarmchat.session import SessionMeta
+from swarmchat.stream_view import error_line
 
 
 class AgencyLoader:
@@ -63,6 +67,9 @@ class AgencyLoader:
         if self._abandoned:
             return
         error = self._future.exception()
+        if isinstance(error, AgencyMissing):
+            self._missing(error)
+            return
         if error is not None:
             if self.app.is_running:
                 self.app.exit(exception=error)  # a bad SPEC: the CLI prints the one-line error
@@ -72,6 +79,16 @@ class AgencyLoader:
             run_in_terminal(self._warn)
         else:
             self._warn()
+        self.app.invalidate()
+
+    def _missing(self, error: AgencyMissing) -> None:
+        def show() -> None:
+            error_line(self.console, str(error))
+
+        if self.app.is_running:
+            run_in_terminal(show)
+        else:
+            show()
         self.app.invalidate()
 
     def _warn(self) -> None:

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.errors import AgencyLoadError, StoreUnavailable, SwarmchatError, UsageError
+from swarmchat.errors import AgencyLoadError, AgencyMissing, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.events import Usage as CallUsage
 from swarmchat.item_view import draw
 from swarmchat.repl import lines, screen
@@ -201,6 +201,9 @@ class Repl:
                 return await task
         except asyncio.CancelledError:
             return None
+        except AgencyMissing as exc:  # the REPL stays: the stored turns can still be read and exported
+            error_line(self.console, str(exc))
+            return None
         except AgencyLoadError:
             raise  # the agency cannot be built: leave with its one-line error
         except (OSError, StoreUnavailable) as exc:  # a save that failed (disk full, Redis down)
@@ -225,7 +228,11 @@ class Repl:
             self.console.print(say((notice, "yellow")), overflow="fold")
 
     async def send(self, text: str, recipient: str | None = None) -> None:
-        binding = await self.ready()
+        try:
+            binding = await self.ready()
+        except AgencyMissing as exc:
+            error_line(self.console, f"not sent: {exc}")
+            return
         typed = text
         try:
             address, text = lines.split_address(text, binding.agent_names)

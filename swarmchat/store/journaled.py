@@ -27,12 +27,13 @@ import contextlib
 import json
 import os
 from abc import ABC, abstractmethod
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from swarmchat.errors import NameTaken, SessionNotFound, StoreUnavailable
 from swarmchat.names import validate_name
-from swarmchat.session import Item, SessionMeta, count_turns, first_user_text, now_iso, title_from
+from swarmchat.session import Item, SessionMeta, count_turns, first_user_text, now_iso, parse_time, title_from
 from swarmchat.store.base import WritesNew, lock_refusal
 from swarmchat.store.encoding import check_replay, meta_bytes
 from swarmchat.store.journal import Change, Mirror, Replay, dumps, replay
@@ -222,6 +223,7 @@ class JournaledSession:
         self._raw_seq = rep.seq
         self._rewrite = not self._created  # the next write replaces the log (creation, after a failure)
         self._written = _meta_key(meta) if self._created else b""
+        self._turn_seq = rep.seq if self._created else -1  # the log's seq the meta's time of last use is for
 
     def load(self, start: int = 0) -> list[Item]:
         raw, self._raw = self._raw, None
@@ -304,9 +306,21 @@ class JournaledSession:
         key = _meta_key(meta)
         if key == self._written:
             return
-        meta.updated_at = now_iso()
+        used = meta.journal_seq != self._turn_seq
+        meta.updated_at = now_iso() if used else _moment_after(meta.updated_at)
         self._log.write_meta(meta)
         self._written = key
+        self._turn_seq = meta.journal_seq
+
+
+def _moment_after(stamp: str) -> str:
+    """The time of last use is the last turn's: a change of the meta alone (tags, settings, a confirmed
+    SPEC) keeps it, moved by one millisecond so that the Redis index's score (which tells catalogs what
+    changed) still moves."""
+    try:
+        return (parse_time(stamp) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError):
+        return now_iso()
 
 
 def _meta_key(meta: SessionMeta) -> bytes:

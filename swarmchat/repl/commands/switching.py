@@ -43,7 +43,9 @@ async def sessions(repl: Repl, arg: str) -> None:
 async def new(repl: Repl, arg: str) -> None:
     name = validate_name(arg) if arg else lifecycle.fresh_name(repl.store)
     now = repl.meta
-    meta = SessionMeta.fresh(name, agency=now.agency, model=now.model, base_url=now.base_url, api=now.api)
+    meta = SessionMeta.fresh(
+        name, agency=now.agency, agency_dir=now.agency_dir, model=now.model, base_url=now.base_url, api=now.api
+    )
     await switch_to(repl, name, create=meta)
 
 
