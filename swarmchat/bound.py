@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from swarmchat.errors import SessionTakenOver
 from swarmchat.events import Event
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import OpenSession
@@ -22,11 +23,12 @@ Message = str | list[Item]
 class LiveSession:
     """The open session an agency's saves go to. `/rename` (and switching sessions) swap the session
     it holds, so the agency's callbacks never need rebinding. Each failed save is kept once, to be
-    reported once, when it happens."""
+    reported once, when it happens; a session another process took over is reported once in all."""
 
     def __init__(self, session: OpenSession) -> None:
         self.session = session
         self._errors: list[str] = []
+        self._taken_over = False
 
     @property
     def meta(self) -> SessionMeta:
@@ -48,6 +50,10 @@ class LiveSession:
             raise
 
     def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, SessionTakenOver):
+            if self._taken_over:
+                return  # said once: the messages stay in the window, /export saves them
+            self._taken_over = True
         line = str(exc) or type(exc).__name__
         if line not in self._errors:
             self._errors.append(line)
@@ -56,6 +62,10 @@ class LiveSession:
         """The save failures since the last call (each once)."""
         errors, self._errors = self._errors, []
         return errors
+
+    def take_notices(self) -> list[str]:
+        """What the store did that the user should know (a vanished session stored again), once."""
+        return self.session.take_notices()
 
 
 class BoundAgency(Protocol):

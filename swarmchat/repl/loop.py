@@ -211,7 +211,10 @@ class Repl:
             self.report_failures()
 
     def report_failures(self) -> None:
-        """One red line per save that failed since the last report: what the screen shows is not stored."""
+        """One red line per save that failed since the last report: what the screen shows is not stored;
+        one line for what the store repaired (a vanished session stored again)."""
+        for notice in self.live.take_notices():
+            self.console.print(say((notice, "yellow")), overflow="fold")
         for cause in self.live.take_errors():
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
 

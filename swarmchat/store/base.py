@@ -52,6 +52,9 @@ class OpenSession(Protocol):
     def update_meta(self, **changes: object) -> None:
         """Change settings such as recipient or model, written at once if the session exists."""
 
+    def take_notices(self) -> list[str]:
+        """What the store did that the user should know (a vanished session stored again), once."""
+
     def close(self) -> None:
         """Release the lock; a session that never got a message leaves nothing behind."""
 
