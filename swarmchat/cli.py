@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from swarmchat import __version__
-from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
+from swarmchat.errors import SessionLocked, SessionsLocked, SwarmchatError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,9 +97,13 @@ class Api(StrEnum):
 
 
 def _store() -> SessionStore:
+    from swarmchat.safe_text import safe_line
     from swarmchat.store import open_store
 
-    return open_store()
+    store = open_store()
+    for warning in store.checked():
+        sys.stderr.write(f"swarmchat: warning: {safe_line(warning)}\n")
+    return store
 
 
 def _console(stderr: bool = False) -> Console:
@@ -416,7 +420,7 @@ def delete(
         raise busy[0]
     if busy:
         held = "; ".join(f"'{e.name}' ({e.holder})" for e in busy)
-        raise SwarmchatError(f"{len(busy)} sessions are open in other processes: {held}; close them there first")
+        raise SessionsLocked(f"{len(busy)} sessions are open in other processes: {held}; close them there first")
 
 
 def _delete_each(store: SessionStore, names: list[str]) -> tuple[list[str], list[SessionLocked]]:

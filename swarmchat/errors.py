@@ -47,6 +47,12 @@ class StoreUnavailable(SwarmchatError):
     exit_code = 1
 
 
+class SessionsLocked(SwarmchatError):
+    """Several sessions are open in other processes (a delete or prune of many)."""
+
+    exit_code = 3
+
+
 class SessionTakenOver(SessionLocked, StoreUnavailable):
     """The open session's lock was lost (Redis away longer than its life) and another process holds
     it now: this window's later messages are not stored."""

@@ -218,6 +218,19 @@ class Repl:
         for cause in self.live.take_errors():
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
 
+    def flush(self) -> bool:
+        """Before leaving: store what the window shows that a failed save left out (the store was
+        away during the last turn); False, said in one line, if that fails too."""
+        stored = True
+        if self.binding is not None:
+            try:
+                self.live.session.end_turn(self.binding.live_items())
+            except (OSError, StoreUnavailable) as exc:
+                self.live.failed(exc)
+                stored = False
+        self.report_failures()
+        return stored
+
     async def send(self, text: str, recipient: str | None = None) -> None:
         binding = await self.ready()
         address, text = lines.split_address(text, binding.agent_names)

@@ -62,6 +62,11 @@ class OpenSession(Protocol):
 class SessionStore(Protocol):
     location: str
 
+    def checked(self) -> list[str]:
+        """Refuse (StoreUnavailable) a store that cannot keep sessions; warnings to show about one that
+        may lose them. Cheap: a backend that must ask a server caches the answer."""
+        ...
+
     def names(self) -> list[str]: ...
 
     def exists(self, name: str) -> bool: ...

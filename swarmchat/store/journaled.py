@@ -77,8 +77,9 @@ class SessionLog(Protocol):
         (writing nothing) if the log does not end where this session's last write left it."""
         ...
 
-    def replace(self, lines: list[bytes]) -> None:
-        """Make the log exactly `lines`, atomically (a new session's first write, a checkpoint)."""
+    def replace(self, lines: list[bytes]) -> bool:
+        """Make the log exactly `lines`, atomically (a new session's first write, a checkpoint);
+        False if there was no log before (for an existing session: it had vanished)."""
         ...
 
     def write_meta(self, meta: SessionMeta) -> None:
@@ -296,21 +297,24 @@ class JournaledSession:
             return
         try:
             self._put(change, self._rewrite)
-        except LogMoved as moved:  # whatever the log holds now, the whole history replaces it
+        except LogMoved:  # whatever the log holds now, the whole history replaces it
             self._put(change, True)
-            self._restored(moved)
+            self._restored()
             self._finish()
         if not self._created:
             self._created = True
             self._finish()
 
-    def _restored(self, moved: LogMoved) -> None:
-        """After a rewrite for `moved`: the meta may be gone with the log, so it is written again."""
+    def _restored(self) -> None:
+        """After a rewrite because the log had moved: the meta may be gone with it, so it is written again."""
         self._written = b""
-        if moved.gone and self._created:
+
+    def _replace(self, lines: list[bytes]) -> None:
+        """Replace the log; an existing session whose log had vanished says so, once."""
+        if not self._log.replace(lines) and self._created:
             self._notices.append(
                 f"session '{self.meta.name}' had vanished from the store (expired, evicted, or lost in a restart "
-                f"or failover); stored again from this window ({len(self._mirror.items)} messages)"
+                f"or failover); stored again from this window"
             )
 
     def _put(self, change: Change, rewrite: bool) -> None:
@@ -319,7 +323,7 @@ class JournaledSession:
         line = change.encode()
         self._rewrite = True  # until this write is known to have succeeded
         if rewrite:
-            self._log.replace([line])
+            self._replace([line])
         else:
             self._log.append([line])
         self._rewrite = False
@@ -328,7 +332,7 @@ class JournaledSession:
 
     def _compact(self) -> None:
         """Checkpoint: the log replaced by one line holding the whole list."""
-        self._log.replace([Change(seq=self._mirror.seq, at=0, items=self._mirror.items).encode()])
+        self._replace([Change(seq=self._mirror.seq, at=0, items=self._mirror.items).encode()])
         self._lines = 1
 
     def _finish(self) -> None:
@@ -346,9 +350,9 @@ class JournaledSession:
         meta.updated_at = now_iso()
         try:
             self._log.write_meta(meta)
-        except LogMoved as moved:
+        except LogMoved:
             self._compact()
-            self._restored(moved)
+            self._restored()
             self._log.write_meta(meta)
         self._written = key
 

@@ -75,7 +75,8 @@ end
 # mode: 'append' (only if the log ends where the client expects: LLEN and the `end` key's seq),
 # 'replace' (the log becomes the lines), 'create' (replace; a log left without its meta is first
 # renamed to `aside`). Writes the meta if given, restarts the expiry of what exists, and returns
-# the log's new length. A log that does not end where expected is refused: GONE when it is missing,
+# {the log's new length, whether it was there before}. A log that does not end where expected is
+# refused: GONE when it is missing,
 # else ENDMOVED with its length and last seq; the client then rewrites the whole history.
 _WRITE = (
     _OWNS
@@ -83,6 +84,7 @@ _WRITE = (
     + """
 if not owns(KEYS[1], ARGV[1]) then return redis.error_reply('LOCKLOST') end
 local mode = ARGV[3]
+local there = redis.call('EXISTS', KEYS[3])
 if mode == 'append' then
   local length = redis.call('LLEN', KEYS[3])
   local last = redis.call('GET', KEYS[5])
@@ -105,7 +107,7 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
 end
 expiry({KEYS[2], KEYS[3], KEYS[5], KEYS[6]}, tonumber(ARGV[2]), ARGV[6])
-return redis.call('LLEN', KEYS[3])
+return {redis.call('LLEN', KEYS[3]), there}
 """
 )
 
@@ -268,6 +270,17 @@ class RedisStore(JournaledStore):
                 raise
             raise error from None
 
+    def checked(self) -> list[str]:
+        """Refuse a Redis swarmchat cannot use; warnings about one that may lose sessions (see
+        redis_checks: cached on this machine, each warning once a day)."""
+        from swarmchat.store.catalog.from_redis import machine_path
+        from swarmchat.store.redis_checks import checked
+
+        warnings, due = self.call(lambda: checked(self.client, self.location, machine_path(self, "checked", ".json")))
+        if due:  # the index may have lost names (evicted, deleted): found again by a scan, as often as the checks
+            self.repair_index()
+        return warnings
+
     def call(self, fn: Callable[[], T]) -> T:
         with self.reachable():
             return fn()
@@ -359,17 +372,31 @@ class RedisStore(JournaledStore):
         """The metas of `names` (damaged ones as BadSession), and the names whose keys expired."""
         if not names:
             return [], []
-        raw = self.call(lambda: self.client.mget([meta_key(n) for n in names]))
+
+        def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.mget([meta_key(n) for n in names])
+            for name in names:
+                pipe.exists(log_key(name))
+            return pipe.execute()
+
+        raw, *logs = self.call(read)
         out: list[Listed] = []
         gone = []
-        for name, data in zip(names, raw, strict=True):
+        for name, data, log in zip(names, raw, logs, strict=True):
             if data is None:
                 gone.append(name)  # expired (--ttl)
                 continue
             try:
-                out.append(parse_meta(name, self._where(meta_key(name)), _bytes(data)))
+                meta = parse_meta(name, self._where(meta_key(name)), _bytes(data))
             except CorruptSession as exc:
                 out.append(BadSession(name, exc.path, exc.problem))
+                continue
+            if meta.message_count and not log:
+                problem = "its journal is missing (evicted, or lost in a restart); delete it or restore a backup"
+                out.append(BadSession(name, self._where(log_key(name)), problem))
+            else:
+                out.append(meta)
         return out, gone
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
@@ -385,14 +412,41 @@ class RedisStore(JournaledStore):
             return pipe.execute()
 
         raw_names, total = self.call(top)
+        if not total and self._reindexed():
+            return self.recent(count)
         listed, gone = self._metas([_text(n) for n in raw_names])
         if gone or any(isinstance(m, BadSession) for m in listed):
             # expired (--ttl) since, or damaged: the full listing drops the one, fills in for the other
             return newest_first(self.list(), count)
         return listed, int(total)
 
+    def repair_index(self) -> None:
+        """Make the index of names agree with the metas stored (by SCAN): it may have been evicted or
+        deleted, or miss sessions written around it. Costs the whole keyspace: run on connect, cached."""
+        head, tail = meta_key("\0").split("\0")
+        found: set[str] = set()
+        for key in self.call(lambda: list(self.client.scan_iter(match=f"{head}*{tail}", count=1000))):
+            found.add(_text(key)[len(head) : -len(tail)])
+        indexed = set(self.names())
+        missing = sorted(found - indexed)
+        if missing:
+            metas, _ = self._metas(missing)
+            scores = {m.name: _score(m) for m in metas}
+            scores.update({name: 0.0 for name in missing if name not in scores})
+            self.call(lambda: self.client.zadd(INDEX, scores))
+        if stale := indexed - found:
+            self.call(lambda: self.client.zrem(INDEX, *stale))
+
+    def _reindexed(self) -> bool:
+        """An empty index (evicted, deleted): rebuilt if sessions are stored; True if it found any."""
+        self.repair_index()
+        return bool(self.call(lambda: self.client.zcard(INDEX)))
+
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
-        listed, gone = self._metas(self.names())
+        names = self.names()
+        if not names and self._reindexed():
+            names = self.names()
+        listed, gone = self._metas(names)
         if gone:
             self.call(lambda: self.client.zrem(INDEX, *gone))
         return listed
@@ -478,7 +532,6 @@ class RedisLog:
         self._length = rep.lines if rep is not None else 0
         self._seq = rep.seq if rep is not None else 0
         self._creating = rep is None
-        self._retaken = False
         self._taken: SessionTakenOver | None = None
         self._stop = threading.Event()
         self._renewer = threading.Thread(target=self._keep_lock, name="swarmchat-lock", daemon=True)
@@ -491,25 +544,31 @@ class RedisLog:
 
     def _renew(self) -> Any:
         keys = [self._lock.key, *session_keys(self.name), EXPIRIES]
-        args: list[Any] = [self._lock.token, LOCK_MS, self.meta.ttl_seconds or 0, self.name]
+        args: list[Any] = [self._lock.token, LOCK_MS, self._open_ttl(), self.name]
         return self.store._renew(keys=keys, args=args)
+
+    def _open_ttl(self) -> int:
+        """The expiry while the session is open: never shorter than the lock's life, so its keys cannot
+        expire between two renewals (`close` sets the session's own)."""
+        ttl = self.meta.ttl_seconds or 0
+        return max(ttl, LOCK_MS // 1000 * 2) if ttl else 0
 
     def append(self, lines: list[bytes]) -> None:
         self._run(lines, mode="append")
 
-    def replace(self, lines: list[bytes]) -> None:
-        self._run(lines, mode="create" if self._creating else "replace")
+    def replace(self, lines: list[bytes]) -> bool:
+        return self._run(lines, mode="create" if self._creating else "replace")
 
     def write_meta(self, meta: SessionMeta) -> None:
         self._run([], mode="append", meta=meta)
 
-    def _run(self, lines: list[bytes], *, mode: str, meta: SessionMeta | None = None) -> None:
+    def _run(self, lines: list[bytes], *, mode: str, meta: SessionMeta | None = None) -> bool:
         if self._taken is not None:  # another process holds the session now: never write again
             raise self._taken
         seq = line_seq(lines[-1]) if lines else self._seq
         args: list[Any] = [
             self._lock.token,
-            self.meta.ttl_seconds or 0,
+            self._open_ttl(),
             mode,
             meta_bytes(meta) if meta is not None else "",
             parse_time(meta.updated_at).timestamp() if meta is not None else 0,
@@ -522,24 +581,19 @@ class RedisLog:
         meta_k, log_k, end_k = session_keys(self.name)
         keys = [self._lock.key, meta_k, log_k, INDEX, end_k, EXPIRIES, aside_key(self.name)]
         try:
-            length = self._attempt(keys, args)
+            length, there = self._attempt(keys, args)
         except redis.ResponseError as exc:
-            reply = str(exc).split()
-            if reply[0] == "GONE":
-                raise LogMoved(gone=True) from None
-            if reply[0] != "ENDMOVED":
+            reply = str(exc).split()[0]
+            if reply not in ("GONE", "ENDMOVED"):
                 raise
-            if self._retaken and reply[2].isdigit() and int(reply[2]) > self._seq:
-                # the lock was free for a while and another process wrote: its history is not ours to replace
-                self._taken = SessionTakenOver(self.name, "another process wrote to it while this one was cut off")
-                raise self._taken from None
-            raise LogMoved(gone=False) from None
+            raise LogMoved(gone=reply == "GONE") from None
         self._length, self._seq = int(length), seq
-        self._creating = self._retaken = False
+        self._creating = False
+        return bool(there)
 
     def _attempt(self, keys: list[str], args: list[Any]) -> Any:
-        """Run the write script; a lock that expired meanwhile (Redis away longer than its life) is
-        taken back if nobody took it, else the session is another process's from now on."""
+        """Run the write script. A lock that expired meanwhile (Redis away longer than its life) is
+        taken back if it is free and nobody wrote since; else the session is another process's now."""
         try:
             return self.store.call(lambda: self.store._write(keys=keys, args=args))
         except redis.ResponseError as exc:
@@ -548,11 +602,28 @@ class RedisLog:
         if not self._lock.retake():
             self._taken = SessionTakenOver(self.name, self._lock.holder())
             raise self._taken
-        self._retaken = True
+        last = self.store.call(lambda: self.store.client.get(end_key(self.name)))
+        if last is not None and int(last) > self._seq:  # written by another process while the lock was free
+            self._lock.release()
+            self._taken = SessionTakenOver(self.name, "another process wrote to it while this one was cut off")
+            raise self._taken
         return self.store.call(lambda: self.store._write(keys=keys, args=args))
 
     def close(self) -> None:
         self._stop.set()
+        if self._taken is None and self.meta.ttl_seconds:  # from now on the session's own expiry runs
+            with contextlib.suppress(StoreUnavailable):
+                self.store.opened(self.meta)
+
+
+def _score(listed: Listed) -> float:
+    """A session's score in the index: its last use (0 for a damaged one)."""
+    if isinstance(listed, BadSession):
+        return 0.0
+    try:
+        return parse_time(listed.updated_at).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -45,12 +45,19 @@ def machine_path(store: RedisStore, kind: str, suffix: str = "") -> Path:
 
 
 def scores(store: RedisStore) -> dict[str, str]:
-    """name -> score of every session (one round trip); read before the catalog is opened, so that an
-    unreachable store fails before anything is written here."""
-    from swarmchat.store.redis import INDEX
+    """name -> score of every session not past its expiry (one round trip); read before the catalog is
+    opened, so that an unreachable store fails before anything is written here."""
+    from swarmchat.store.redis import EXPIRIES, INDEX
 
-    raw: list[Any] = store.call(lambda: store.client.zrange(INDEX, 0, -1, withscores=True))
-    return {_text(name): repr(float(score)) for name, score in raw}
+    def read() -> list[Any]:
+        pipe = store.client.pipeline(transaction=False)
+        pipe.zrange(INDEX, 0, -1, withscores=True)
+        pipe.zrangebyscore(EXPIRIES, "-inf", time.time())
+        return pipe.execute()
+
+    raw, expired = store.call(read)
+    gone = {_text(name) for name in expired}  # their keys expired: out of the results at once
+    return {_text(name): repr(float(score)) for name, score in raw if _text(name) not in gone}
 
 
 def catch_up(store: RedisStore, catalog: Catalog, found: dict[str, str]) -> None:
