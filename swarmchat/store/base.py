@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from swarmchat.errors import NameTaken, SessionLocked, SessionNotFound, SwarmchatError
 from swarmchat.session import Item, SessionMeta
+
+if TYPE_CHECKING:
+    from swarmchat.store.catalog.db import Catalog
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+"""Something found in the catalog that names its session (a search hit)."""
 
 
 @dataclass
@@ -84,6 +96,11 @@ class SessionStore(Protocol):
     def delete(self, name: str) -> None: ...
 
     def rename(self, old: str, new: str) -> None: ...
+
+    def searched(self, query: Callable[[Catalog], list[N]]) -> list[N]:
+        """What `query` finds in the store's catalog (store/catalog/), brought up to date first (and again,
+        should what it found have changed meanwhile)."""
+        ...
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
         """The `count` most recently used sessions, newest first, then the damaged ones found (every one

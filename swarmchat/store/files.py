@@ -18,18 +18,22 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swarmchat.errors import CorruptSession, SessionNotFound, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.names import validate_name
 from swarmchat.session import SessionMeta
-from swarmchat.store.base import Listed
+from swarmchat.store.base import Listed, N
 from swarmchat.store.datafiles import NotAFile, fsync_dir, open_file, read_file, remove, write_atomic, write_fully
 from swarmchat.store.encoding import meta_bytes, parse_meta
 from swarmchat.store.filelock import FileLock
 from swarmchat.store.journal import Replay
 from swarmchat.store.journaled import JournaledStore, Lock, RawLog
+
+if TYPE_CHECKING:
+    from swarmchat.store.catalog.db import Catalog
 
 __all__ = ["FileStore", "meta_bytes", "write_atomic"]
 
@@ -167,6 +171,24 @@ class FileStore(JournaledStore):
             os.unlink(self.meta_path(old))
             remove(self.journal_path(old))
             fsync_dir(self.sessions)
+
+    def searched(self, query: Callable[[Catalog], list[N]]) -> list[N]:
+        from swarmchat.store.catalog import db, from_files
+
+        if not self.stored_any():
+            return []
+
+        def on_files(catalog: Catalog) -> list[N]:
+            if from_files.catch_up(self, catalog):
+                return query(catalog)
+            found = query(catalog)  # the directory is settled: check what is shown
+            try:
+                changed = from_files.recheck(self, catalog, [f.name for f in found])
+            except FileNotFoundError:  # one was deleted while we looked
+                changed = from_files.catch_up(self, catalog, trust_settled=False)
+            return query(catalog) if changed else found
+
+        return db.using(from_files.path(self), on_files)
 
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
         from swarmchat.store.catalog import from_files

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -31,12 +31,16 @@ import redis
 from swarmchat.errors import CorruptSession, NameTaken, SessionNotFound, SessionTakenOver, StoreUnavailable
 from swarmchat.names import validate_name
 from swarmchat.session import SessionMeta, parse_time
-from swarmchat.store.base import BadSession, Listed, newest_first
+from swarmchat.store.base import BadSession, Listed, N, newest_first
 from swarmchat.store.encoding import meta_bytes, parse_meta
 from swarmchat.store.filelock import holder_info, holder_line
 from swarmchat.store.journal import Replay, line_seq
 from swarmchat.store.journaled import JournaledStore, Lock, LogMoved, RawLog
+from swarmchat.store.machine import machine_path
 from swarmchat.store.redis_errors import first_line, one_line
+
+if TYPE_CHECKING:
+    from swarmchat.store.catalog.db import Catalog
 
 PREFIX = "swarmchat"
 INDEX = f"{PREFIX}:sessions"
@@ -273,10 +277,10 @@ class RedisStore(JournaledStore):
     def checked(self) -> list[str]:
         """Refuse a Redis swarmchat cannot use; warnings about one that may lose sessions (see
         redis_checks: cached on this machine, each warning once a day)."""
-        from swarmchat.store.catalog.from_redis import machine_path
         from swarmchat.store.redis_checks import checked
 
-        warnings, due = self.call(lambda: checked(self.client, self.location, machine_path(self, "checked", ".json")))
+        cache = machine_path(self.location, "checked", ".json")
+        warnings, due = self.call(lambda: checked(self.client, self.location, cache))
         if due:  # the index may have lost names (evicted, deleted): found again by a scan, as often as the checks
             self.repair_index()
         return warnings
@@ -344,9 +348,7 @@ class RedisStore(JournaledStore):
             self.call(lambda: self._touch(keys=keys, args=[ttl, meta.name]))
 
     def derived_dir(self) -> Path:
-        from swarmchat.store.catalog.from_redis import machine_path
-
-        return machine_path(self, "derived")
+        return machine_path(self.location, "derived")
 
     def remove(self, name: str, lock: Lock) -> bool:
         assert isinstance(lock, RedisLock)
@@ -419,6 +421,31 @@ class RedisStore(JournaledStore):
             # expired (--ttl) since, or damaged: the full listing drops the one, fills in for the other
             return newest_first(self.list(), count)
         return listed, int(total)
+
+    def scores(self) -> dict[str, str]:
+        """name -> score of every session not past its expiry (one round trip); read before the catalog
+        is opened, so that an unreachable store fails before anything is written on this machine."""
+
+        def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrange(INDEX, 0, -1, withscores=True)
+            pipe.zrangebyscore(EXPIRIES, "-inf", time.time())
+            return pipe.execute()
+
+        raw, expired = self.call(read)
+        gone = {_text(name) for name in expired}  # their keys expired: out of search results at once
+        return {_text(name): repr(float(score)) for name, score in raw if _text(name) not in gone}
+
+    def searched(self, query: Callable[[Catalog], list[N]]) -> list[N]:
+        from swarmchat.store.catalog import db, from_redis
+
+        found = self.scores()
+
+        def on_redis(catalog: Catalog) -> list[N]:
+            from_redis.catch_up(self, catalog, found)
+            return query(catalog)
+
+        return db.using(from_redis.path(self), on_redis)
 
     def repair_index(self) -> None:
         """Make the index of names agree with the metas stored (by SCAN): it may have been evicted or
