@@ -184,3 +184,32 @@ def test_a_redis_that_may_lose_sessions_is_warned_about_once(cli: Run, server: F
     again = cli("list", env=env)
     assert again.returncode == 0 and again.stderr == ""  # once, not on every command
     assert "x" in again.stdout
+
+
+def synced(replica: RedisServer) -> None:
+    """Wait until `replica` has loaded its master's data."""
+    deadline = time.monotonic() + 60
+    while replica.client().info("replication").get("master_link_status") != "up":
+        assert time.monotonic() < deadline, "the replica never synced"
+        time.sleep(0.1)
+
+
+def test_a_master_demoted_by_a_failover_is_one_line_in_m(cli: Run, server: FakeOpenAI, own_redis: Own) -> None:
+    """The connect check said master (cached); a failover then made it a replica: taking the lock is
+    refused in one line before anything is sent, no traceback."""
+    first, second = own_redis(), own_redis()
+    env = {"SWARMCHAT_STORE": first.url}
+    assert cli("new", "x", "--base-url", server.url, "-m", "hello", env=env).returncode == 0
+    second.client().replicaof("127.0.0.1", first.port)
+    synced(second)
+    second.client().replicaof("NO", "ONE")  # the failover: the replica is the master now ...
+    first.client().replicaof("127.0.0.1", second.port)  # ... and the old master follows it
+    synced(first)
+    out = cli("resume", "x", "-m", "after the failover", env=env)
+    assert out.returncode == 1, out.stderr
+    assert out.stdout == ""
+    line = one_error_line(out.stderr)
+    assert "is a read-only replica" in line and "point SWARMCHAT_STORE at the master" in line, line
+    assert "Traceback" not in out.stderr
+    assert not any("after the failover" in r.transcript() for r in server.requests)
+    assert said(second.url, "x") == [("user", "hello"), ("assistant", "echo: hello")]

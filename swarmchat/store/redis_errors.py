@@ -42,7 +42,10 @@ def one_line(exc: redis.RedisError, where: str) -> SwarmchatError | None:
         return StoreUnavailable(f"{at} is busy running a long script (BUSY); nothing was written: try again shortly")
     if isinstance(exc, exceptions.ClusterDownError) or text.startswith("CLUSTERDOWN"):
         return StoreUnavailable(f"the Redis Cluster at {where} is down (CLUSTERDOWN); try again when it is back")
-    if text.startswith(("MOVED", "ASK", "CROSSSLOT")) or (isinstance(exc, exceptions.ResponseError) and "slot" in text):
+    if isinstance(exc, (exceptions.MovedError, exceptions.AskError)):  # redis-py strips the reply's first word
+        kind = "ASK" if isinstance(exc, exceptions.AskError) else "MOVED"
+        return StoreUnavailable(f"{at} is a node of a Redis Cluster ({kind}); {_CLUSTER}")
+    if text.startswith(("MOVED", "ASK", "CROSSSLOT")):
         return StoreUnavailable(f"{at} is a node of a Redis Cluster ({text.split()[0]}); {_CLUSTER}")
     if text.startswith("NOPERM"):
         return StoreUnavailable(f"{at} denies this user a command ({text}); grant it in the server's ACL")
