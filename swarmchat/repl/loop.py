@@ -225,7 +225,7 @@ class Repl:
         if self.binding is not None:
             try:
                 self.live.session.end_turn(self.binding.live_items())
-            except (OSError, StoreUnavailable) as exc:
+            except (OSError, SwarmchatError) as exc:
                 self.live.failed(exc)
                 stored = False
         self.report_failures()
