@@ -42,7 +42,7 @@ from swarmchat.store.files import FileStore  # noqa: E402
 BIN = Path(sys.executable).parent / "swarmchat"  # the venv's console script, as a user runs it
 NOWHERE = "http://127.0.0.1:9/v1"  # a model server URL that is only needed at send time
 PROMPT = " › ".encode()
-GROUPS = ("list", "search", "commands", "save", "repl", "memory", "ttft", "history")
+GROUPS = ("list", "search", "commands", "save", "redis", "repl", "memory", "ttft", "history")
 
 
 class BenchError(RuntimeError):
@@ -178,11 +178,11 @@ def bench_list(b: Bench) -> None:
         bench_list_redis(b, 10_000)
 
 
-def bench_list_redis(b: Bench, count: int) -> None:
+def bench_list_redis(b: Bench, count: int, group: str = "list") -> None:
     """`swarmchat list` with SWARMCHAT_STORE on a private redis-server holding `count` sessions."""
     from swarmchat.store.redis import RedisStore
 
-    with redis_server(b.tmp / "redis-list") as url:
+    with redis_server(b.tmp / f"redis-list-{group}") as url:
         store = RedisStore(url)
         t0 = time.perf_counter()
         now = datetime.now(UTC)
@@ -192,7 +192,7 @@ def bench_list_redis(b: Bench, count: int) -> None:
         b.log(f"{count:,} Redis sessions written in {time.perf_counter() - t0:.1f}s")
         env = b.env(b.tmp, SWARMCHAT_STORE=url)
         runs = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(b.runs)]
-        b.add("list", f"list, {count:,} sessions on Redis", ms(median(runs)), "ms", below=300)
+        b.add(group, f"list, {count:,} sessions on Redis", ms(median(runs)), "ms", below=300)
 
 
 def llm_available() -> str | None:
@@ -418,19 +418,45 @@ def bench_save(b: Bench) -> None:
           note="the growth the journal avoids")  # fmt: skip
     b.add("save", "full rewrite / swarmchat save, 10,000 items", round(baseline[10_000] / costs.wall_append[10_000], 1),
           "x")  # fmt: skip
+    if redis_missing(b, "save") is None:
+        bench_save_redis(b, "save", rounds)
+
+
+def redis_missing(b: Bench, group: str) -> str | None:
+    """Why Redis cannot be measured (reported as the group's figure), or None."""
+    why = None
     if shutil.which("redis-server") is None:
-        b.add("save", "redis", None, "ms", note="redis-server not on PATH")
-        return
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        b.add("save", "redis", None, "ms", note="the redis package is not installed")
-        return
-    with redis_server(b.tmp / "redis") as url:
+        why = "redis-server not on PATH"
+    else:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            why = "the redis package is not installed"
+    if why:
+        b.add(group, "redis", None, "ms", note=why)
+    return why
+
+
+def bench_save_redis(b: Bench, group: str, rounds: int) -> None:
+    """Saves on a single redis-server (the guarded append: one script, one round trip)."""
+    with redis_server(b.tmp / f"redis-{group}") as url:
         from swarmchat.store.redis import RedisStore
 
         rstore = RedisStore(url)
-        report_save(b, "redis", save_costs({n: _redis_session(rstore, n) for n in SIZES}, rounds), absolute=None)
+        costs = save_costs({n: _redis_session(rstore, n) for n in SIZES}, rounds)
+        if group == "save":
+            report_save(b, "redis", costs, absolute=None)
+            return
+        for n in SIZES:
+            b.add(group, f"single node: save after append, {n:,} items", ms(costs.wall_append[n]), "ms",
+                  note=f"CPU {ms(costs.cpu_append[n]):.2f} ms")  # fmt: skip
+
+
+def bench_redis(b: Bench) -> None:
+    """The team store on one redis-server: a save, and `list` over 10,000 sessions (issue 22)."""
+    if redis_missing(b, "redis") is None:
+        bench_save_redis(b, "redis", 60 if b.quick else 200)
+        bench_list_redis(b, 10_000, group="redis")
 
 
 def _file_session(store: FileStore, n: int) -> Any:
@@ -993,6 +1019,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_commands(bench)
             elif group == "save":
                 bench_save(bench)
+            elif group == "redis":
+                bench_redis(bench)
             elif group == "repl":
                 bench_repl(bench)
             elif group == "memory":

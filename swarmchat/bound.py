@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from swarmchat.errors import SessionTakenOver
 from swarmchat.events import Event
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import OpenSession
@@ -22,12 +23,14 @@ Message = str | list[Item]
 class LiveSession:
     """The open session an agency's saves go to. `/rename` (and switching sessions) swap the session
     it holds, so the agency's callbacks never need rebinding. Each failed save is kept once, to be
-    reported once, when it happens; so is each notice (something the user should know that lost nothing)."""
+    reported once, when it happens; a session another process took over is reported once in all; so is
+    each notice (something the user should know that lost nothing)."""
 
     def __init__(self, session: OpenSession) -> None:
         self.session = session
         self._errors: list[str] = []
         self._notices: list[str] = []
+        self._taken_over = False
 
     @property
     def meta(self) -> SessionMeta:
@@ -49,6 +52,10 @@ class LiveSession:
             raise
 
     def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, SessionTakenOver):
+            if self._taken_over:
+                return  # said once: the messages stay in the window, /export saves them
+            self._taken_over = True
         line = str(exc) or type(exc).__name__
         if line not in self._errors:
             self._errors.append(line)
@@ -63,9 +70,10 @@ class LiveSession:
             self._notices.append(line)
 
     def take_notices(self) -> list[str]:
-        """The notices since the last call (each once)."""
+        """What the user should know that lost nothing (the binding's notices, and what the store did: a
+        vanished session stored again), each once."""
         notices, self._notices = self._notices, []
-        return notices
+        return notices + self.session.take_notices()
 
 
 class BoundAgency(Protocol):

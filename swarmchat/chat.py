@@ -110,7 +110,7 @@ async def _one_turn(binding: BoundAgency, message: Message, recipient: str | Non
     if wrote and not wrote.endswith("\n"):
         out.write("\n")
     for notice in binding.live.take_notices():
-        err.write(f"swarmchat: {safe_line(notice)}\n")
+        err.write(f"swarmchat: warning: {safe_line(notice)}\n")
     for problem in binding.live.take_errors():
         err.write(f"swarmchat: error: could not save the session: {safe_line(problem)}\n")
         code = code or 1

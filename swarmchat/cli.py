@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from swarmchat import __version__
-from swarmchat.errors import SessionLocked, SwarmchatError, UsageError
+from swarmchat.errors import SessionLocked, SessionsLocked, SwarmchatError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -116,7 +116,9 @@ class Api(StrEnum):
 
 
 def _store() -> SessionStore:
-    """The store SWARMCHAT_STORE names, else the config file's `store`, else files in the data dir."""
+    """The store SWARMCHAT_STORE names, else the config file's `store`, else files in the data dir; what its
+    checks on connect found is said (once in a while, never on a save)."""
+    from swarmchat.safe_text import safe_line
     from swarmchat.store import open_store
 
     url = os.environ.get("SWARMCHAT_STORE")
@@ -124,7 +126,10 @@ def _store() -> SessionStore:
         from swarmchat.config import Config
 
         url = Config.load().values.get("store", "")
-    return open_store(url)
+    store = open_store(url)
+    for warning in store.checked():
+        sys.stderr.write(f"swarmchat: warning: {safe_line(warning)}\n")
+    return store
 
 
 def _console(stderr: bool = False) -> Console:
@@ -496,7 +501,7 @@ def delete(
         raise busy[0]
     if busy:
         held = "; ".join(f"'{e.name}' ({e.holder})" for e in busy)
-        raise SwarmchatError(f"{len(busy)} sessions are open in other processes: {held}; close them there first")
+        raise SessionsLocked(f"{len(busy)} sessions are open in other processes: {held}; close them there first")
 
 
 def _delete_each(store: SessionStore, names: list[str]) -> tuple[list[str], list[SessionLocked]]:

@@ -31,10 +31,38 @@ class NameTaken(SwarmchatError):
 
 
 class SessionLocked(SwarmchatError):
-    """Another live process holds the session's one-writer lock."""
+    """Another live process holds the session's one-writer lock (its own exit code: try again later)."""
+
+    exit_code = 3
 
     def __init__(self, name: str, holder: str) -> None:
         super().__init__(f"session '{name}' is open in another process ({holder}); close it there first")
+        self.name = name
+        self.holder = holder
+
+
+class StoreUnavailable(SwarmchatError):
+    """The store cannot be reached (Redis down, data dir unwritable)."""
+
+    exit_code = 1
+
+
+class SessionsLocked(SwarmchatError):
+    """Several sessions are open in other processes (a delete or prune of many)."""
+
+    exit_code = 3
+
+
+class SessionTakenOver(SessionLocked, StoreUnavailable):
+    """The open session's lock was lost (Redis away longer than its life) and another process holds
+    it now: this window's later messages are not stored."""
+
+    def __init__(self, name: str, holder: str) -> None:
+        SwarmchatError.__init__(
+            self,
+            f"session '{name}' is open in another process now ({holder}); this window's messages from here on "
+            "are not stored: /export FILE saves them",
+        )
         self.name = name
         self.holder = holder
 
@@ -62,12 +90,6 @@ class AgencyMissing(AgencyLoadError):
 
 class RemoteAgencyError(SwarmchatError):
     """A served agency (an http(s) SPEC) cannot be reached, refuses us, or answers wrongly."""
-
-    exit_code = 1
-
-
-class StoreUnavailable(SwarmchatError):
-    """The store cannot be reached (Redis down, data dir unwritable)."""
 
     exit_code = 1
 

@@ -126,8 +126,12 @@ def with_tags(listed: list[Listed], wanted: Iterable[str]) -> list[Listed]:
     return [m for m in listed if isinstance(m, SessionMeta) and has_tags(m, want)]
 
 
-def export_data(store: SessionStore, name: str) -> dict[str, Any]:
-    meta, items = store.read(name)
+def export_text(meta: SessionMeta, items: list[Item]) -> str:
+    """The export of a session as an open window holds it (exact data, every control character escaped)."""
+    return json_dumps(session_export(meta, items)) + "\n"
+
+
+def session_export(meta: SessionMeta, items: list[Item]) -> dict[str, Any]:
     session = meta.to_dict()
     session.pop("journal_seq", None)
     session["message_count"] = len(items)
@@ -143,7 +147,7 @@ def export_data(store: SessionStore, name: str) -> dict[str, Any]:
 
 def export_json(store: SessionStore, name: str) -> str:
     """The export as text: exact data, every control character escaped (safe to print)."""
-    return json_dumps(export_data(store, name)) + "\n"
+    return export_text(*store.read(name))
 
 
 def read_import(path: Path) -> tuple[SessionMeta | None, list[Item], str]:

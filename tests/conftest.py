@@ -33,6 +33,7 @@ SLOW_FIXTURES = {
     "redis_server",
     "redis_url",
     "tls_redis_server",
+    "own_redis",
     "term",
     "served",
     "agency_server",

@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,16 +27,20 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, *, tls: bool = False, password: str | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *, tls: bool = False, password: str | None = None, options: tuple[str, ...] = ()
+    ) -> None:
         """Plain: redis://127.0.0.1:PORT/0. With `tls`: TLS only, with a certificate for 127.0.0.1 from a
-        throwaway CA (`ca_file`); the URL is rediss://[:PASSWORD@]127.0.0.1:PORT/0?ssl_ca_certs=CA."""
+        throwaway CA (`ca_file`); the URL is rediss://[:PASSWORD@]127.0.0.1:PORT/0?ssl_ca_certs=CA.
+        `options` are more redis-server arguments (e.g. "--appendonly", "yes"), after the defaults."""
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed (apt-get install redis-server); the Redis tests need it")
         self.port = free_port()
         self.client_options: dict[str, object] = {"host": "127.0.0.1", "port": self.port, "password": password}
         auth = f":{password}@" if password else ""
-        args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+        # AOF on, as a team should run it (swarmchat warns about a Redis that keeps nothing on disk)
+        args = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", str(workdir)]
         if password:
             args += ["--requirepass", password]
         if tls:
@@ -56,9 +60,14 @@ class RedisServer:
         else:
             args += ["--port", str(self.port)]
             self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.args = [*args, *options]
         self.log = workdir / "redis.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.start()
+
+    def start(self) -> None:
+        """Start (again, after `stop`: the same port, directory and options)."""
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
         try:
             self._wait()
         except BaseException:  # not left running when it never answered
@@ -121,4 +130,19 @@ def tls_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis
     try:
         yield server
     finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RedisServer]]:
+    """Start redis-servers of the test's own (to stop, restart or misconfigure): own_redis(*options)."""
+    started: list[RedisServer] = []
+
+    def start(*options: str) -> RedisServer:
+        server = RedisServer(tmp_path_factory.mktemp("redis-own"), options=options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
         server.stop()

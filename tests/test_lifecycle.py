@@ -544,7 +544,7 @@ def test_delete_skips_a_session_open_elsewhere_and_says_what_it_did(cli: Run, st
         out = cli("delete", "a", "b", "c", "--yes")
     finally:
         session.close()
-    assert out.returncode == 2
+    assert out.returncode == 3
     assert out.stdout.strip() == "deleted 2 sessions: a, c"
     line = one_error_line(out.stderr)
     assert "'b'" in line and f"pid {os.getpid()}" in line and "open in another process" in line

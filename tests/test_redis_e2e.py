@@ -101,14 +101,14 @@ def test_two_processes_race_for_one_session_on_redis(
     try:
         before = raw_state(on_redis, data_dir)
         holder_is = f"pid {holder.pid} on host {socket.gethostname()}"
-        for args, expected in [
-            (("resume", "x", "-m", "intruder"), "session 'x' is open in another process"),
-            (("new", "x", "-m", "intruder"), "a session named 'x' already exists"),
-            (("delete", "x", "--yes"), "session 'x' is open in another process"),
-            (("rename", "x", "y"), "session 'x' is open in another process"),
+        for args, expected, code in [
+            (("resume", "x", "-m", "intruder"), "session 'x' is open in another process", 3),
+            (("new", "x", "-m", "intruder"), "a session named 'x' already exists", 2),
+            (("delete", "x", "--yes"), "session 'x' is open in another process", 3),
+            (("rename", "x", "y"), "session 'x' is open in another process", 3),
         ]:
             loser = cli(*args)
-            assert loser.returncode == 2, (args, loser.stdout, loser.stderr)
+            assert loser.returncode == code, (args, loser.stdout, loser.stderr)
             line = one_error_line(loser.stderr)
             assert expected in line and holder_is in line, line
             assert raw_state(on_redis, data_dir) == before  # the loser wrote nothing
@@ -202,7 +202,7 @@ def test_a_rediss_url_with_a_password_works_end_to_end(
     rows = json.loads(cli("list", "--json", env=env).stdout)
     assert [(r["name"], r["message_count"]) for r in rows] == [("secure", 4)]
     assert tls_redis_server.client().exists(meta_key("secure"))
-    assert not data_dir.exists()
+    assert not (data_dir / "sessions").exists()  # nothing went to the file store
 
     untrusted = tls_redis_server.url.split("?")[0]  # the system's CAs do not know this certificate
     plain = untrusted.replace("rediss://", "redis://")  # a TLS server spoken to in the clear

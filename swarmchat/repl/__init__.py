@@ -35,16 +35,17 @@ def run_repl(store: SessionStore, name: str, *, create: SessionMeta | None, agen
         with contextlib.suppress(Exception):
             (repl.live.session if repl else session).close()
         raise
+    stored = repl.flush()
     close(repl.live.session)
     if repl.leaving is not None:
         raise SystemExit(128 + repl.leaving)
+    if not stored:  # said in its one line: what the window showed last is not stored
+        raise SystemExit(1)
 
 
 def close(session: OpenSession) -> None:
-    """Release the session; a failure is one line (every item saved before stays stored)."""
+    """Release the session; a failure is one line."""
     try:
         session.close()
     except (OSError, SwarmchatError) as exc:
-        raise StoreUnavailable(
-            f"could not close session '{session.meta.name}': {exc}; the items saved before are kept"
-        ) from None
+        raise StoreUnavailable(f"could not close session '{session.meta.name}': {exc}") from None

@@ -221,11 +221,27 @@ class Repl:
             self.report_failures()
 
     def report_failures(self) -> None:
-        """One red line per save that failed since the last report: what the screen shows is not stored."""
+        """One red line per save that failed since the last report: what the screen shows is not stored;
+        one line for what the store repaired (a vanished session stored again)."""
+        for notice in self.live.take_notices():
+            self.console.print(say((notice, "yellow")), overflow="fold")
         for cause in self.live.take_errors():
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
         for notice in self.live.take_notices():
             self.console.print(say((notice, "yellow")), overflow="fold")
+
+    def flush(self) -> bool:
+        """Before leaving: store what the window shows that a failed save left out (the store was
+        away during the last turn); False, said in one line, if that fails too."""
+        stored = True
+        if self.binding is not None:
+            try:
+                self.live.session.end_turn(self.binding.live_items())
+            except (OSError, SwarmchatError) as exc:
+                self.live.failed(exc)
+                stored = False
+        self.report_failures()
+        return stored
 
     async def send(self, text: str, recipient: str | None = None) -> None:
         try:

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from swarmchat.errors import NameTaken, SessionLocked, SessionNotFound, SwarmchatError
 from swarmchat.session import Item, SessionMeta
+
+if TYPE_CHECKING:
+    from swarmchat.store.catalog.db import Catalog
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+"""Something found in the catalog that names its session (a search hit)."""
 
 
 @dataclass
@@ -48,12 +60,20 @@ class OpenSession(Protocol):
     def update_meta(self, **changes: object) -> None:
         """Change settings such as recipient or model, written at once if the session exists."""
 
+    def take_notices(self) -> list[str]:
+        """What the store did that the user should know (a vanished session stored again), once."""
+
     def close(self) -> None:
         """Release the lock; a session that never got a message leaves nothing behind."""
 
 
 class SessionStore(Protocol):
     location: str
+
+    def checked(self) -> list[str]:
+        """Refuse (StoreUnavailable) a store that cannot keep sessions; warnings to show about one that
+        may lose them. Cheap: a backend that must ask a server caches the answer."""
+        ...
 
     def names(self) -> list[str]: ...
 
@@ -72,6 +92,11 @@ class SessionStore(Protocol):
     def delete(self, name: str) -> None: ...
 
     def rename(self, old: str, new: str) -> None: ...
+
+    def searched(self, query: Callable[[Catalog], list[N]]) -> list[N]:
+        """What `query` finds in the store's catalog (store/catalog/), brought up to date first (and again,
+        should what it found have changed meanwhile)."""
+        ...
 
     def recent(self, count: int) -> tuple[list[Listed], int]:
         """The `count` most recently used sessions, newest first, then the damaged ones found (every one

@@ -18,18 +18,22 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swarmchat.errors import CorruptSession, SessionNotFound, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.names import validate_name
 from swarmchat.session import SessionMeta
-from swarmchat.store.base import Listed
+from swarmchat.store.base import Listed, N
 from swarmchat.store.datafiles import NotAFile, fsync_dir, open_file, read_file, remove, write_atomic, write_fully
 from swarmchat.store.encoding import meta_bytes, parse_meta
 from swarmchat.store.filelock import FileLock
 from swarmchat.store.journal import Replay
 from swarmchat.store.journaled import JournaledStore, Lock, RawLog
+
+if TYPE_CHECKING:
+    from swarmchat.store.catalog.db import Catalog
 
 __all__ = ["FileStore", "meta_bytes", "write_atomic"]
 
@@ -87,6 +91,9 @@ class FileStore(JournaledStore):
         with self.guard("", self.root, "create the data dir"):
             for path in (self.root, self.sessions, self.locks):
                 path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def checked(self) -> list[str]:
+        return []  # every failure of the file system is one line when it happens
 
     # reading ------------------------------------------------------------------------------
     def stored_any(self) -> bool:
@@ -165,6 +172,24 @@ class FileStore(JournaledStore):
             remove(self.journal_path(old))
             fsync_dir(self.sessions)
 
+    def searched(self, query: Callable[[Catalog], list[N]]) -> list[N]:
+        from swarmchat.store.catalog import db, from_files
+
+        if not self.stored_any():
+            return []
+
+        def on_files(catalog: Catalog) -> list[N]:
+            if from_files.catch_up(self, catalog):
+                return query(catalog)
+            found = query(catalog)  # the directory is settled: check what is shown
+            try:
+                changed = from_files.recheck(self, catalog, [f.name for f in found])
+            except FileNotFoundError:  # one was deleted while we looked
+                changed = from_files.catch_up(self, catalog, trust_settled=False)
+            return query(catalog) if changed else found
+
+        return db.using(from_files.path(self), on_files)
+
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
         from swarmchat.store.catalog import from_files
 
@@ -219,11 +244,13 @@ class FileLog:
                     os.ftruncate(self._fd, end)
                 raise
 
-    def replace(self, lines: list[bytes]) -> None:
+    def replace(self, lines: list[bytes]) -> bool:
         self.close()  # later appends go to the new file
         self._torn_at = None
+        there = os.path.lexists(self.path)
         with self.store.guard(self.name, self.path, "write"):
             write_atomic(self.path, b"".join(lines))
+        return there
 
     def write_meta(self, meta: SessionMeta) -> None:
         path = self.store.meta_path(self.name)

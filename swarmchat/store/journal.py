@@ -33,6 +33,11 @@ class Change:
         return dumps({"seq": self.seq, "at": self.at, "items": self.items}) + b"\n"
 
 
+def line_seq(line: bytes) -> int:
+    """The seq of an encoded line, read from its start (`Change.encode` writes it first)."""
+    return int(line[len(b'{"seq":') : line.index(b",")])
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_fallback).encode()
 

@@ -14,6 +14,9 @@ that appends lines, replaces the log and writes the meta. Everything else is dec
 - failures: a failed write leaves the mirror as it was, so the next save writes everything the
   agency holds, and as a checkpoint (a whole new log): whatever the failed write left cannot
   matter (a lost reply from Redis, a torn line the disk took part of);
+- a log that no longer ends where this session left it (`LogMoved`: Redis evicted, expired or lost
+  it in a restart or failover, or a retried append landed twice) is rewritten whole from memory,
+  meta included; a session that had vanished says so once (`take_notices`);
 - loading: the agency gets its own objects, parsed from JSON (the log as read at open while
   nothing was saved since, else the mirror re-encoded), never the mirror's;
 - derived files: `derived/NAME.standin.json`, a cache of a session's content that releases before
@@ -59,20 +62,30 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
 
+class LogMoved(Exception):
+    """The stored log does not end where this session last left it; `gone`: it is not there at all."""
+
+    def __init__(self, *, gone: bool) -> None:
+        super().__init__("gone" if gone else "moved")
+        self.gone = gone
+
+
 class SessionLog(Protocol):
     """One session's stored state, written under its lock. Each call is durable when it returns and
     raises a SwarmchatError (StoreUnavailable, CorruptSession) when it is not."""
 
     def append(self, lines: list[bytes]) -> None:
-        """Add complete lines at the end of the log; on failure none of them is there."""
+        """Add complete lines at the end of the log; on failure none of them is there. LogMoved
+        (writing nothing) if the log does not end where this session's last write left it."""
         ...
 
-    def replace(self, lines: list[bytes]) -> None:
-        """Make the log exactly `lines`, atomically (a new session's first write, a checkpoint)."""
+    def replace(self, lines: list[bytes]) -> bool:
+        """Make the log exactly `lines`, atomically (a new session's first write, a checkpoint);
+        False if there was no log before (for an existing session: it had vanished)."""
         ...
 
     def write_meta(self, meta: SessionMeta) -> None:
-        """Replace the meta atomically."""
+        """Replace the meta atomically (LogMoved, writing nothing, as for `append`)."""
         ...
 
     def close(self) -> None:
@@ -224,6 +237,7 @@ class JournaledSession:
         self._rewrite = not self._created  # the next write replaces the log (creation, after a failure)
         self._written = _meta_key(meta) if self._created else b""
         self._turn_seq = rep.seq if self._created else -1  # the log's seq the meta's time of last use is for
+        self._notices: list[str] = []
 
     def load(self, start: int = 0) -> list[Item]:
         raw, self._raw = self._raw, None
@@ -269,28 +283,52 @@ class JournaledSession:
             finally:
                 self._lock.release()
 
+    def take_notices(self) -> list[str]:
+        """What the store did that the user should know (a vanished session stored again), once."""
+        notices, self._notices = self._notices, []
+        return notices
+
     def _write(self, change: Change | None) -> None:
         if change is None:
             return
-        rewrite = self._rewrite
+        try:
+            self._put(change, self._rewrite)
+        except LogMoved:  # whatever the log holds now, the whole history replaces it
+            self._put(change, True)
+            self._restored()
+            self._finish()
+        if not self._created:
+            self._created = True
+            self._finish()
+
+    def _restored(self) -> None:
+        """After a rewrite because the log had moved: the meta may be gone with it, so it is written again."""
+        self._written = b""
+
+    def _replace(self, lines: list[bytes]) -> None:
+        """Replace the log; an existing session whose log had vanished says so, once."""
+        if not self._log.replace(lines) and self._created:
+            self._notices.append(
+                f"session '{self.meta.name}' had vanished from the store (expired, evicted, or lost in a restart "
+                f"or failover); stored again from this window"
+            )
+
+    def _put(self, change: Change, rewrite: bool) -> None:
         if rewrite:  # the whole list as one line, replacing whatever the log holds
             change = Change(seq=change.seq, at=0, items=self._mirror.items[: change.at] + change.items)
         line = change.encode()
         self._rewrite = True  # until this write is known to have succeeded
         if rewrite:
-            self._log.replace([line])
+            self._replace([line])
         else:
             self._log.append([line])
         self._rewrite = False
         self._mirror.record(change, line)
         self._lines = 1 if rewrite else self._lines + 1
-        if not self._created:
-            self._created = True
-            self._finish()
 
     def _compact(self) -> None:
         """Checkpoint: the log replaced by one line holding the whole list."""
-        self._log.replace([Change(seq=self._mirror.seq, at=0, items=self._mirror.items).encode()])
+        self._replace([Change(seq=self._mirror.seq, at=0, items=self._mirror.items).encode()])
         self._lines = 1
 
     def _finish(self) -> None:
@@ -308,7 +346,12 @@ class JournaledSession:
             return
         used = meta.journal_seq != self._turn_seq
         meta.updated_at = now_iso() if used else _moment_after(meta.updated_at)
-        self._log.write_meta(meta)
+        try:
+            self._log.write_meta(meta)
+        except LogMoved:
+            self._compact()
+            self._restored()
+            self._log.write_meta(meta)
         self._written = key
         self._turn_seq = meta.journal_seq
 

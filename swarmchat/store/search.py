@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from swarmchat.store.base import SessionStore
-from swarmchat.store.catalog import db
 from swarmchat.store.catalog.db import POS_BITS, Catalog
 from swarmchat.store.catalog.texts import END, START
 
@@ -50,38 +49,7 @@ def search_sessions(
 ) -> list[Found]:
     """The best `limit` sessions for `text`; with `agent`, only what that agent said or was told; with
     `tags`, only sessions carrying every one of them (case aside). Damaged sessions are skipped."""
-    from swarmchat.store.files import FileStore
-
-    if isinstance(store, FileStore):
-        from swarmchat.store.catalog import from_files
-
-        if not store.stored_any():
-            return []
-
-        def on_files(catalog: Catalog) -> list[Found]:
-            if from_files.catch_up(store, catalog):
-                return _ranked(catalog, text, limit, agent, tags)
-            found = _ranked(catalog, text, limit, agent, tags)  # the directory is settled: check what is shown
-            try:
-                changed = from_files.recheck(store, catalog, [f.name for f in found])
-            except FileNotFoundError:  # one was deleted while we looked
-                changed = from_files.catch_up(store, catalog, trust_settled=False)
-            return _ranked(catalog, text, limit, agent, tags) if changed else found
-
-        return db.using(from_files.path(store), on_files)
-
-    from swarmchat.store.catalog import from_redis
-    from swarmchat.store.redis import RedisStore
-
-    if not isinstance(store, RedisStore):
-        raise TypeError(f"no catalog for {type(store).__name__}")
-    scores = from_redis.scores(store)
-
-    def on_redis(catalog: Catalog) -> list[Found]:
-        from_redis.catch_up(store, catalog, scores)
-        return _ranked(catalog, text, limit, agent, tags)
-
-    return db.using(from_redis.path(store), on_redis)
+    return store.searched(lambda catalog: _ranked(catalog, text, limit, agent, tags))
 
 
 def _ranked(catalog: Catalog, text: str, limit: int, agent: str | None, tags: list[str] | None) -> list[Found]:

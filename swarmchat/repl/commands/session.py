@@ -93,14 +93,15 @@ async def rename(repl: Repl, arg: str) -> None:
 @command("export", "[FILE]", "write the session to a new JSON file (default NAME.json)")
 async def export(repl: Repl, arg: str) -> None:
     from swarmchat.files_out import write_new_file
-    from swarmchat.lifecycle import export_json
+    from swarmchat.lifecycle import export_text
 
     name = repl.meta.name
-    if not repl.store.exists(name):
+    items = repl.items()  # what the window holds: the same as stored, or more when the store failed
+    if not items:
         error_line(repl.console, "nothing to export yet: the session has no messages")
         return
     path = Path(arg or f"{name}.json").expanduser()
-    write_new_file(path, export_json(repl.store, name).encode("utf-8"))
+    write_new_file(path, export_text(repl.meta, items).encode("utf-8"))
     repl.console.print(say(("exported to ", "dim"), str(path)))
 
 

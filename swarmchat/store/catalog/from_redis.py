@@ -4,57 +4,42 @@ Every write to a Redis session sets its meta's `updated_at` and, in the same scr
 `swarmchat:sessions` to that time; so a name whose score is unchanged holds what was catalogued, and
 one ZRANGE tells what to read again (through the store's public `read`). A score younger than
 SETTLED_S could be followed by a write in the same millisecond, so it is not trusted yet (read again
-next time). The catalog is a file of this machine: under SWARMCHAT_DATA_DIR when that is set, else the
-user cache dir, named after the store's URL (its password removed).
+next time). The catalog is a file of this machine (store/machine.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from swarmchat.errors import CorruptSession, InvalidName, SessionNotFound
 from swarmchat.names import validate_name
-from swarmchat.session import count_turns
+from swarmchat.session import Item, SessionMeta, count_turns
 from swarmchat.store.base import BadSession
 from swarmchat.store.catalog.db import Catalog
+from swarmchat.store.machine import machine_path
 
-if TYPE_CHECKING:
-    from swarmchat.store.redis import RedisStore
+
+class Scored(Protocol):
+    """What the catalog uses of the Redis store: where it is, its public read, its derived files."""
+
+    location: str
+
+    def read(self, name: str) -> tuple[SessionMeta, list[Item]]: ...
+
+    def forget_derived(self, name: str) -> None: ...
+
 
 SETTLED_S = 2.0
 
 
-def path(store: RedisStore) -> Path:
-    return machine_path(store, "catalog", ".sqlite3")
+def path(store: Scored) -> Path:
+    return machine_path(store.location, "catalog", ".sqlite3")
 
 
-def machine_path(store: RedisStore, kind: str, suffix: str = "") -> Path:
-    """A file or directory of this machine that belongs to the store: its catalog, its derived files."""
-    override = os.environ.get("SWARMCHAT_DATA_DIR")
-    if override:
-        base = Path(override).expanduser()
-    else:
-        from platformdirs import user_cache_dir
-
-        base = Path(user_cache_dir("swarmchat", appauthor=False))
-    key = hashlib.sha256(store.location.encode()).hexdigest()[:16]
-    return base / f"{kind}-redis-{key}{suffix}"
-
-
-def scores(store: RedisStore) -> dict[str, str]:
-    """name -> score of every session (one round trip); read before the catalog is opened, so that an
-    unreachable store fails before anything is written here."""
-    from swarmchat.store.redis import INDEX
-
-    raw: list[Any] = store.call(lambda: store.client.zrange(INDEX, 0, -1, withscores=True))
-    return {_text(name): repr(float(score)) for name, score in raw}
-
-
-def catch_up(store: RedisStore, catalog: Catalog, found: dict[str, str]) -> None:
+def catch_up(store: Scored, catalog: Catalog, found: dict[str, str]) -> None:
+    """Bring the catalog to the sessions `found` (name -> score, see `RedisStore.scores`)."""
     known = catalog.signatures()
     stale = [name for name, sig in found.items() if known.get(name) != sig]
     gone = [name for name in known if name not in found]
