@@ -197,6 +197,16 @@ def _attachments(paths: list[str] | None, text: str | None) -> list[Attachment] 
     return read_attachments(paths)
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="With -m (or stdin): every event of the turn as JSON Lines on stdout.")
+]
+
+
+def _json_needs_message(as_json: bool, text: str | None) -> None:
+    if as_json and text is None:
+        raise UsageError("--json needs a message to send; give one with -m TEXT (or on stdin)")
+
+
 @app.command()
 def new(
     name: Annotated[str | None, typer.Argument(help="Name for the session (default: a fresh one).")] = None,
@@ -212,6 +222,7 @@ def new(
     ] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
     attach: AttachOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Start a new named session."""
     from swarmchat import lifecycle
@@ -221,6 +232,7 @@ def new(
 
     text = _message_text(message)  # bad input is refused before the store is touched
     files = _attachments(attach, text)
+    _json_needs_message(as_json, text)
     _check_client_settings()
     store = _store()
     generated = name is None
@@ -237,7 +249,7 @@ def new(
         typer.echo(f"new session: {name}")
     if generated and text is not None:
         typer.echo(f"session: {name}", err=True)
-    _run_chat(store, name, create=meta, agency=None, text=text, files=files)
+    _run_chat(store, name, create=meta, agency=None, text=text, files=files, as_json=as_json)
 
 
 @app.command()
@@ -252,6 +264,7 @@ def resume(
         str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
     ] = None,
     attach: AttachOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
     from swarmchat.session import SessionMeta
@@ -259,6 +272,7 @@ def resume(
     _check_client_settings()
     text = _message_text(message)
     files = _attachments(attach, text)  # read and checked before the store is touched
+    _json_needs_message(as_json, text)
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
@@ -269,7 +283,7 @@ def resume(
 
     at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
     confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
-    _run_chat(store, name, create=None, agency=agency, text=text, files=files)
+    _run_chat(store, name, create=None, agency=agency, text=text, files=files, as_json=as_json)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -295,6 +309,7 @@ def _run_chat(
     agency: str | None,
     text: str | None,
     files: list[Attachment] | None,
+    as_json: bool = False,
 ) -> None:
     """The REPL, or with a message the one-shot path (its exit code becomes the process's)."""
     from swarmchat import chat
@@ -302,7 +317,8 @@ def _run_chat(
     if text is None:
         chat.interactive(store, name, create=create, agency=agency)
     else:
-        raise typer.Exit(chat.one_shot(store, name, create=create, agency=agency, text=text, files=files))
+        code = chat.one_shot(store, name, create=create, agency=agency, text=text, files=files, as_json=as_json)
+        raise typer.Exit(code)
 
 
 @app.command("list")
