@@ -349,11 +349,14 @@ def list_(
         shown, total = newest_first(listed, len(listed))
     else:
         shown, total = store.recent(50)  # checks only the rows it shows
+    from swarmchat.store.holders import open_elsewhere
+
+    busy = open_elsewhere(store, [m.name for m in shown if not isinstance(m, BadSession)])
     if as_json:
         rows = [
             {"name": m.name, "damaged": m.problem, "location": m.location}
             if isinstance(m, BadSession)
-            else {k: v for k, v in m.to_dict().items() if k != "journal_seq"}
+            else {k: v for k, v in m.to_dict().items() if k != "journal_seq"} | _busy(busy, m.name)
             for m in shown
         ]
         sys.stdout.write(json_dumps(rows) + "\n")
@@ -363,7 +366,12 @@ def list_(
         return
     from swarmchat.render import session_table
 
-    session_table(shown, total)
+    session_table(shown, total, busy=busy)
+
+
+def _busy(busy: dict[str, str], name: str) -> dict[str, str]:
+    """list --json: `busy` names the process a session is open in, when it is."""
+    return {"busy": busy[name]} if name in busy else {}
 
 
 class Format(StrEnum):
@@ -374,11 +382,20 @@ class Format(StrEnum):
 @app.command()
 def show(
     name: NameArg,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown or json.")] = Format.markdown,
+    fmt: Annotated[Format, typer.Option("--format", help="markdown or json.")] = Format.markdown,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then print each new message as it is stored, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Print a session's transcript (offline, read-only)."""
-    _short_lived()
     store = _store()
+    if follow:
+        if fmt is Format.json:
+            raise UsageError("--follow prints the transcript as show does; leave out --format json")
+        from swarmchat.follow import follow as follow_session
+
+        raise typer.Exit(follow_session(store, name))
+    _short_lived()
     if fmt is Format.json:
         from swarmchat.lifecycle import export_json
 

@@ -34,10 +34,13 @@ def ago(iso: str, now: datetime | None = None) -> str:
     return then.astimezone().strftime("%Y-%m-%d")
 
 
-def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -> None:
+def session_table(
+    listed: list[Listed], total: int, out: TextIO | None = None, busy: dict[str, str] | None = None
+) -> None:
     """The listing, one session a line; every column fits the terminal's width (the title and then
     the agency are shortened with an ellipsis); a TAGS column when a shown session has tags; colours
-    only on a terminal and without NO_COLOR."""
+    only on a terminal and without NO_COLOR. `busy`: sessions open in another process (name: holder),
+    marked under the listing."""
     out = out or sys.stdout
     colour = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, else the terminal, else 80
@@ -77,6 +80,9 @@ def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -
                 texts[1] = f"{YELLOW}{texts[1]}{RESET}"
             texts[-1] = f"{DIM}{texts[-1]}{RESET}"
             lines.append(f"{CYAN}{name}{RESET}  {'  '.join([*texts, msgs, last])}".rstrip())
+    for name, holder in (busy or {}).items():
+        line = _clean(f"busy: {name} is open in {holder}")
+        lines.append(f"{YELLOW}{line}{RESET}" if colour else line)
     if total > len(listed):
         more = f"… {total - len(listed)} older sessions not shown (use --all)"
         lines.append(f"{DIM}{more}{RESET}" if colour else more)

@@ -39,9 +39,9 @@ def chronological(items: list[Item]) -> list[Item]:
     return [k[2] for k in keyed]
 
 
-def entries(items: list[Item]) -> list[Entry]:
+def entries(items: list[Item], turn: int = 0) -> list[Entry]:
+    """The readable entries of `items`; user turns numbered on from `turn` (the turns before them)."""
     out: list[Entry] = []
-    turn = 0
     for item in chronological(items):
         entry = to_entry(item)
         if entry is not None:
@@ -101,7 +101,13 @@ def turns(items: list[Item]) -> list[list[Entry]]:
 
 def to_markdown(title: str, items: list[Item], note: str = "") -> str:
     lines = [f"# {title}", ""] + ([f"> {note}", ""] if note else [])
-    for entry in entries(items):
+    return "\n".join(lines + markdown_lines(entries(items))).rstrip() + "\n"
+
+
+def markdown_lines(shown: list[Entry]) -> list[str]:
+    """The Markdown of `shown`, each entry followed by a blank line."""
+    lines: list[str] = []
+    for entry in shown:
         if entry.kind == "user":
             lines += [f"**You** → {entry.to}:" if entry.to else "**You:**", "", entry.text, ""]
         elif entry.kind == "reply" and not entry.nested:
@@ -112,7 +118,7 @@ def to_markdown(title: str, items: list[Item], note: str = "") -> str:
             lines += [f"> `{entry.agent}` called `{_one_line(entry.text, 200)}`", ""]
         elif entry.kind == "tool_output":
             lines += [f"> `{entry.agent}` got `{_one_line(entry.text, 200)}`", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def _one_line(text: str, limit: int = 400) -> str:
