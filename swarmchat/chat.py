@@ -10,6 +10,7 @@ from typing import TextIO
 
 from swarmchat.attachments import Attachment, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
+from swarmchat.budget import cap_problems
 from swarmchat.errors import SwarmchatError
 from swarmchat.events import TextDelta, TurnDone, TurnError
 from swarmchat.json_events import JsonEvents
@@ -32,6 +33,7 @@ def one_shot(
     out: TextIO | None = None,
     err: TextIO | None = None,
     as_json: bool = False,
+    cap_set: bool = False,
 ) -> int:
     """Send one message (with `files`, read and checked before), print the reply as plain text (or,
     `as_json`, every event as JSON Lines), persist the turn. Returns the exit code."""
@@ -45,7 +47,7 @@ def one_shot(
             events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
         raise
     try:
-        code = _bound_turn(session, agency, text, files, out, err, events)
+        code = _bound_turn(session, agency, text, files, out, err, events, cap_set)
     except BaseException as exc:
         if events and isinstance(exc, SwarmchatError):
             events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
@@ -69,11 +71,15 @@ def _bound_turn(
     out: TextIO,
     err: TextIO,
     events: JsonEvents | None,
+    cap_set: bool = False,
 ) -> int:
     from swarmchat.agency import DEFAULT_SPEC, bind
 
     binding = bind(session.meta, LiveSession(session), agency)
-    for problem in binding.replay_problems:
+    problems = list(binding.replay_problems)
+    if cap_set:
+        problems += cap_problems(binding)
+    for problem in problems:
         err.write(f"swarmchat: warning: {safe_line(problem)}\n")
     if events:
         events.session(session.meta, binding, session.meta.agency or agency or DEFAULT_SPEC)

@@ -197,6 +197,14 @@ def _attachments(paths: list[str] | None, text: str | None) -> list[Attachment] 
     return read_attachments(paths)
 
 
+MaxCostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-cost",
+        metavar="USD",
+        help="Spending cap for the session in dollars (kept with it): a turn stops before a model call past it.",
+    ),
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="With -m (or stdin): every event of the turn as JSON Lines on stdout.")
 ]
@@ -223,9 +231,11 @@ def new(
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
     attach: AttachOption = None,
     as_json: JsonOption = False,
+    max_cost: MaxCostOption = None,
 ) -> None:
     """Start a new named session."""
     from swarmchat import lifecycle
+    from swarmchat.budget import default_max_cost, parse_cost
     from swarmchat.durations import parse_duration
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
@@ -233,6 +243,7 @@ def new(
     text = _message_text(message)  # bad input is refused before the store is touched
     files = _attachments(attach, text)
     _json_needs_message(as_json, text)
+    cap = parse_cost(max_cost) if max_cost is not None else default_max_cost()
     _check_client_settings()
     store = _store()
     generated = name is None
@@ -244,12 +255,13 @@ def new(
         base_url=base_url,
         api=api.value if api else None,
         ttl_seconds=parse_duration(ttl) if ttl else None,
+        max_cost=cap,
     )
     if generated and text is None:
         typer.echo(f"new session: {name}")
     if generated and text is not None:
         typer.echo(f"session: {name}", err=True)
-    _run_chat(store, name, create=meta, agency=None, text=text, files=files, as_json=as_json)
+    _run_chat(store, name, create=meta, agency=None, text=text, files=files, as_json=as_json, cap_set=cap is not None)
 
 
 @app.command()
@@ -265,14 +277,17 @@ def resume(
     ] = None,
     attach: AttachOption = None,
     as_json: JsonOption = False,
+    max_cost: MaxCostOption = None,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model."""
+    from swarmchat.budget import parse_cost
     from swarmchat.session import SessionMeta
 
     _check_client_settings()
     text = _message_text(message)
     files = _attachments(attach, text)  # read and checked before the store is touched
     _json_needs_message(as_json, text)
+    cap = parse_cost(max_cost) if max_cost is not None else None
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
@@ -283,7 +298,11 @@ def resume(
 
     at_terminal = text is None and sys.stdin is not None and sys.stdin.isatty()
     confirm_agency(store, name, agency, _ask_to_run if at_terminal else None)  # before anything is imported
-    _run_chat(store, name, create=None, agency=agency, text=text, files=files, as_json=as_json)
+    if cap is not None:
+        from swarmchat.budget import set_cap
+
+        set_cap(store, name, cap)
+    _run_chat(store, name, create=None, agency=agency, text=text, files=files, as_json=as_json, cap_set=cap is not None)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -310,6 +329,7 @@ def _run_chat(
     text: str | None,
     files: list[Attachment] | None,
     as_json: bool = False,
+    cap_set: bool = False,
 ) -> None:
     """The REPL, or with a message the one-shot path (its exit code becomes the process's)."""
     from swarmchat import chat
@@ -317,7 +337,9 @@ def _run_chat(
     if text is None:
         chat.interactive(store, name, create=create, agency=agency)
     else:
-        code = chat.one_shot(store, name, create=create, agency=agency, text=text, files=files, as_json=as_json)
+        code = chat.one_shot(
+            store, name, create=create, agency=agency, text=text, files=files, as_json=as_json, cap_set=cap_set
+        )
         raise typer.Exit(code)
 
 

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from swarmchat.agency.budget_hooks import CapState
+from swarmchat.agency.budget_hooks import install as install_cap
 from swarmchat.agency.build import construct, stored_items
 from swarmchat.agency.capture_cache import KIND, CaptureCache
 from swarmchat.agency.environment import import_agency_swarm
@@ -16,7 +18,8 @@ from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
 from swarmchat.agency.standin import Capture, StandIn, StandInError
 from swarmchat.agency.stream import TurnTracker
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.events import Event, TurnDone
+from swarmchat.budget import Guard, reached_line, spent
+from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
 
 
@@ -31,6 +34,7 @@ class Binding:
     client: Any = None  # swarmchat's OpenAI client, when configure_models made one
     own_models: list[Any] = field(default_factory=list)  # model objects configure_models made on it
     kept: CaptureCache | None = None  # where the stand-in's capture is kept with the session
+    cap: CapState | None = None  # the spending cap's check before every model call (budget_hooks)
 
     @property
     def agent_names(self) -> list[str]:
@@ -118,6 +122,7 @@ class Binding:
         session.begin_turn()
         target = recipient if recipient in self.agency.agents else self.entry_agent
         capture = self._begin_standin(str(target))
+        guard = self._guard()
         stream = self.agency.get_response_stream(message, recipient_agent=target)
         tracker = TurnTracker(str(target))
         completed = False
@@ -128,26 +133,49 @@ class Binding:
                         yield event
                 result = await stream.wait_final_result()
             except Exception as exc:  # what the stream raises instead of reporting
+                if guard.tripped:  # the cap's stop, as its error reached us before the cancel did
+                    raise asyncio.CancelledError from exc
                 yield classify(exc, tracker.error or "")
                 return
             if tracker.error is not None:
+                if guard.tripped:
+                    raise asyncio.CancelledError
                 # reported as text only; the run's own exception, when it has one, says more
                 yield classify(getattr(result, "run_loop_exception", None), tracker.error)
                 return
             tokens = tracker.tokens
             completed = True
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
-        except (asyncio.CancelledError, GeneratorExit):
+        except (asyncio.CancelledError, GeneratorExit) as stop:
             stream.cancel(mode="immediate")
             self._keep_partial(tracker)
-            raise
+            if not (guard.tripped and isinstance(stop, asyncio.CancelledError)):
+                raise
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()
+            yield TurnError(reached_line(guard.cap or 0.0, guard.spent), "budget")
         finally:
-            session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
+            if self.cap is not None:
+                self.cap.guard = self.cap.trip = None
+            session.meta.book_usage(guard.booked(tracker.usage))  # stored with the turn (end_turn)
             try:
                 self._end_standin(capture, str(target), completed)
             finally:
                 session.end_turn(self.live_items())
             self._keep_capture()
+
+    def _guard(self) -> Guard:
+        """The spending cap's check for the coming turn, on every agent's model calls (stops this task)."""
+        meta = self.live.meta
+        guard = Guard(meta.max_cost, spent(meta, self.model_name))
+        if meta.max_cost is not None:
+            if self.cap is None:
+                self.cap = CapState(self.model_name)
+                install_cap(self.agency, self.cap)
+            task = asyncio.current_task()
+            self.cap.guard, self.cap.trip = guard, (task.cancel if task is not None else None)
+        return guard
 
     def _begin_standin(self, target: str) -> Capture | None:
         key = self.standin_key(target)
