@@ -4,6 +4,7 @@ included; at the cap the turn stops like an interrupt and nothing more reaches t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ def test_the_cap_stops_a_turn_between_the_ceo_and_the_worker(cli: Run, server: F
     spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
     server.push(Reply(tool_calls=[send_message("Researcher", "Find the boiling point.")], usage=EXPENSIVE))
     args = ("--agency", spec, "--base-url", server.url, "--model", "gpt-4o")
-    done = cli("new", "capped", *args, "--max-cost", "0.10", "-m", "Boiling point?")
+    done = cli("new", "capped", *args, "--max-cost", "0.10", "-m", "Boiling point?", timeout=240)
     assert done.returncode == 1, done.stderr
     line = one_error_line(done.stderr)
     assert "spending cap reached" in line and "$0.2600 spent of the $0.1000 cap" in line and "/budget" in line
@@ -36,7 +37,7 @@ def test_the_cap_stops_a_turn_between_the_ceo_and_the_worker(cli: Run, server: F
     assert meta.usage_by_agent["Lead"]["input_tokens"] == EXPENSIVE[0]  # what was spent is booked
 
     # still over the cap: the next turn stops before its first call (--json: an error of kind budget)
-    again = cli("resume", "capped", "-m", "and now?", "--json")
+    again = cli("resume", "capped", "-m", "and now?", "--json", timeout=240)
     assert again.returncode == 1
     events = [json.loads(line) for line in again.stdout.splitlines()]
     assert events[-1]["type"] == "error" and events[-1]["kind"] == "budget"
@@ -44,7 +45,7 @@ def test_the_cap_stops_a_turn_between_the_ceo_and_the_worker(cli: Run, server: F
 
     # raising the cap lets the session go on
     server.push(Reply("Water boils at 100 °C."))
-    raised = cli("resume", "capped", "--max-cost", "5", "-m", "go on")
+    raised = cli("resume", "capped", "--max-cost", "5", "-m", "go on", timeout=240)
     assert raised.returncode == 0, raised.stderr
     assert raised.stdout == "Water boils at 100 °C.\n"
     assert len(server.requests) == 2
@@ -52,15 +53,17 @@ def test_the_cap_stops_a_turn_between_the_ceo_and_the_worker(cli: Run, server: F
 
 
 def test_a_cap_on_a_model_without_a_price_is_said_once(cli: Run, server: FakeOpenAI) -> None:
-    done = cli("new", "free", "--base-url", server.url, "--model", "my-local-model", "--max-cost", "1", "-m", "hi")
+    done = cli(
+        "new", "free", "--base-url", server.url, "--model", "my-local-model", "--max-cost", "1", "-m", "hi", timeout=240
+    )
     assert done.returncode == 0, done.stderr
     assert "no known price for my-local-model" in done.stderr
-    again = cli("resume", "free", "-m", "again")
+    again = cli("resume", "free", "-m", "again", timeout=240)
     assert again.returncode == 0 and "no known price" not in again.stderr  # said when the cap was set only
 
 
 def test_a_bad_cap_is_exit_2_and_creates_nothing(cli: Run) -> None:
-    done = cli("new", "x", "--max-cost", "cheap", "-m", "hi")
+    done = cli("new", "x", "--max-cost", "cheap", "-m", "hi", timeout=240)
     assert done.returncode == 2
     assert "--max-cost takes an amount of dollars" in one_error_line(done.stderr)
     assert not open_store().exists("x")
@@ -81,3 +84,26 @@ def test_parse_cost_and_guard() -> None:
     assert Guard(None, 100.0).allows_a_call()  # no cap
     streamed = {"Lead": {"input_tokens": 10, "output_tokens": 1, "requests": 1}}
     assert guard.booked(streamed) == {"Lead": {"input_tokens": 4_000, "output_tokens": 1, "requests": 1}}
+
+
+def test_budget_in_the_repl_sets_shows_and_stops(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    spec = f"{write_agency(tmp_path, TWO_AGENTS)}:create_agency"
+    t = term("new", "rb", "--agency", spec, "--base-url", server.url, "--model", "gpt-4o")
+    t.prompt("Lead")
+    t.line("/budget 0.10")
+    t.expect("spending cap $0.1000")
+    t.prompt("Lead")
+    server.push(Reply(tool_calls=[send_message("Researcher", "Find it.")], usage=EXPENSIVE))
+    t.line("Boiling point?")
+    t.expect("spending cap reached")
+    t.prompt("Lead")
+    assert len(server.requests) == 1  # the Researcher's call never left
+    t.line("/budget")
+    t.expect(re.compile(r"spent \$0\.2600\s+cap \$0\.1000"))
+    t.prompt("Lead")
+    t.on_screen("$0.2600 / $0.1000")  # the toolbar (past 80 % of the cap: highlighted)
+    t.line("/budget off")
+    t.expect("no spending cap")
+    t.prompt("Lead")
+    t.exit()
+    assert open_store().read_meta("rb").max_cost is None

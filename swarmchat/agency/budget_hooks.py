@@ -40,7 +40,10 @@ class CapHooks(agents.AgentHooks[Any]):
         if guard is not None and not guard.allows_a_call():
             if self.state.trip is not None:
                 self.state.trip()
-            # the run (a delegated agent's too) ends as the turn does, cancelled: no error left unread
+            # the turn's cancellation reaches this run (a delegated agent's too) while it waits a moment;
+            # else it ends cancelled here: either way no call is made
+            for _ in range(50):
+                await asyncio.sleep(0)
             raise asyncio.CancelledError("the session's spending cap is reached")
 
     async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:

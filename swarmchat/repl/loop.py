@@ -98,6 +98,8 @@ class Repl:
 
     # the screen ------------------------------------------------------------------------------
     def _toolbar(self) -> FormattedText:
+        from swarmchat.repl.commands.budget import toolbar_budget
+
         model = self.meta.model or self.agent_model() or "default model"
         return screen.toolbar_text(
             self.meta.name,
@@ -107,6 +109,7 @@ class Repl:
             loading=self.binding is None,
             attached=len(self.pending),
             context=self.context_used,
+            budget=toolbar_budget(self),
         )
 
     def greet(self) -> None:

@@ -108,16 +108,24 @@ def toolbar_text(
     loading: bool,
     attached: int = 0,
     context: float | None = None,
+    budget: tuple[float, float] | None = None,
 ) -> FormattedText:
     state = "  loading agency…" if loading else ""
     files = [("bold", f"  📎 {files_count(attached)}")] if attached else []
     warning = []
     if context is not None and context >= CONTEXT_WARNING:
         warning = [("", "  "), ("bg:ansiyellow fg:ansiblack bold", f" context {context:.0%} "), ("", " /compact")]
+    money = []
+    if budget is not None:  # `$spent / $cap`, highlighted from 80 % of the cap on
+        from swarmchat.budget import WARN_AT, dollars
+
+        shown = f" {dollars(budget[0])} / {dollars(budget[1])} "
+        money = [("", "  "), ("bg:ansiyellow fg:ansiblack bold" if budget[0] >= WARN_AT * budget[1] else "", shown)]
     return FormattedText(
         [
             ("bold", f" {name} "),
             ("", f" → {recipient}  ·  {model}  ·  {tokens:,} tokens{state}"),
+            *money,
             *files,
             *warning,
             ("", "   /help  Esc-Enter newline  Ctrl-D quit"),
