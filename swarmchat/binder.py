@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None) -> BoundAgency:
     """The session's agency, bound to it."""
-    from swarmchat.agency.spec import DEFAULT_SPEC
+    from swarmchat.project import DEFAULT_SPEC
     from swarmchat.remote import bind_remote, is_remote_spec
 
     spec = spec_override or meta.agency or DEFAULT_SPEC

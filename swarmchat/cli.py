@@ -232,6 +232,24 @@ def _examples(*lines: str) -> str:
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
+MaxCostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-cost",
+        metavar="USD",
+        help="Spending cap for the session in dollars (kept with it): a turn stops before a model call past it.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="With -m (or stdin): every event of the turn as JSON Lines on stdout.")
+]
+
+
+def _json_needs_message(as_json: bool, text: str | None) -> None:
+    if as_json and text is None:
+        raise UsageError("--json needs a message to send; give one with -m TEXT (or on stdin)")
+
+
 @app.command(
     epilog=_examples(
         "swarmchat new                 # in a folder holding agency.py and .env",
@@ -252,6 +270,8 @@ def new(
     ] = None,
     ttl: Annotated[str | None, typer.Option("--ttl", help="Forget the session after this long unused (redis).")] = None,
     attach: AttachOption = None,
+    as_json: JsonOption = False,
+    max_cost: MaxCostOption = None,
 ) -> None:
     """Start a new named session.
 
@@ -259,12 +279,15 @@ def new(
     agency), else `agency` in the config file, else the built-in assistant; ./.env is read first.
     """
     from swarmchat import lifecycle, project
+    from swarmchat.budget import default_max_cost, parse_cost
     from swarmchat.durations import parse_duration
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
 
     text = _message_text(message)  # bad input is refused before the store is touched
     files = _attachments(attach, text)
+    _json_needs_message(as_json, text)
+    cap = parse_cost(max_cost) if max_cost is not None else default_max_cost()
     _check_client_settings()
     chosen = project.prepare_new(agency, model, base_url, api.value if api else None)
     store = _store()
@@ -278,11 +301,22 @@ def new(
         base_url=base_url,
         api=chosen.api,
         ttl_seconds=parse_duration(ttl) if ttl else None,
+        max_cost=cap,
     )
     if chosen.notice:
         _dim(chosen.notice)
     announce = (lambda: typer.echo(f"session: {name}", err=True)) if generated else None  # once it will exist
-    _run_chat(store, name, create=meta, agency=None, text=text, files=files, announce=announce)
+    _run_chat(
+        store,
+        name,
+        create=meta,
+        agency=None,
+        text=text,
+        files=files,
+        announce=announce,
+        as_json=as_json,
+        cap_set=cap is not None,
+    )
 
 
 def _dim(line: str) -> None:
@@ -315,6 +349,8 @@ def resume(
         str | None, typer.Option("-m", "--message", help="Send one message, print the reply, exit.")
     ] = None,
     attach: AttachOption = None,
+    as_json: JsonOption = False,
+    max_cost: MaxCostOption = None,
 ) -> None:
     """Go back to a session: same agency, same history, same agent and model.
 
@@ -322,6 +358,7 @@ def resume(
     change the session for this and later turns, as /model does.
     """
     from swarmchat import project
+    from swarmchat.budget import parse_cost
     from swarmchat.session import SessionMeta
 
     _check_client_settings()
@@ -329,6 +366,8 @@ def resume(
     files = _attachments(attach, text)  # read and checked before the store is touched
     override = project.anchor(agency) if agency else None
     project.load_env(Path.cwd())  # before the store: a project's .env may name it, as for `new`
+    _json_needs_message(as_json, text)
+    cap = parse_cost(max_cost) if max_cost is not None else None
     store = _store()
     if name is None:
         newest = [m for m in store.recent(1)[0] if isinstance(m, SessionMeta)]
@@ -350,7 +389,11 @@ def resume(
     given = override.spec if override else None
     confirm_agency(store, name, given, _ask_to_run if at_terminal else None)  # before anything is imported
     change_settings(store, name, model=model, base_url=base_url, api=api.value if api else None)
-    _run_chat(store, name, create=None, agency=given, text=text, files=files)
+    if cap is not None:
+        from swarmchat.budget import set_cap
+
+        set_cap(store, name, cap)
+    _run_chat(store, name, create=None, agency=given, text=text, files=files, as_json=as_json, cap_set=cap is not None)
 
 
 def _ask_to_run(what: str) -> bool:
@@ -377,6 +420,8 @@ def _run_chat(
     text: str | None,
     files: list[Attachment] | None,
     announce: Callable[[], None] | None = None,
+    as_json: bool = False,
+    cap_set: bool = False,
 ) -> None:
     """The REPL (it names a new session itself), or with a message the one-shot path (its exit code
     becomes the process's)."""
@@ -385,7 +430,18 @@ def _run_chat(
     if text is None:
         chat.interactive(store, name, create=create, agency=agency)
     else:
-        code = chat.one_shot(store, name, create=create, agency=agency, text=text, files=files, announce=announce)
+        code = chat.one_shot(
+            store,
+            name,
+            create=create,
+            agency=agency,
+            text=text,
+            files=files,
+            announce=announce,
+            as_json=as_json,
+            cap_set=cap_set,
+        )
+        raise typer.Exit(code)
         raise typer.Exit(code)
 
 
@@ -417,11 +473,15 @@ def list_(
         shown, total = newest_first(listed, len(listed))
     else:
         shown, total = store.recent(50)  # checks only the rows it shows
+    from swarmchat.store.holders import open_elsewhere
+
+    busy = open_elsewhere(store, [m.name for m in shown if not isinstance(m, BadSession)])
     if as_json:
         rows = [
             {"name": m.name, "damaged": m.problem, "location": m.location}
             if isinstance(m, BadSession)
             else {k: round(v, 4) if isinstance(v, float) else v for k, v in m.to_dict().items() if k != "journal_seq"}
+            | _busy(busy, m.name)
             for m in shown
         ]
         sys.stdout.write(json_dumps(rows) + "\n")
@@ -431,7 +491,12 @@ def list_(
         return
     from swarmchat.render import session_table
 
-    session_table(shown, total)
+    session_table(shown, total, busy=busy)
+
+
+def _busy(busy: dict[str, str], name: str) -> dict[str, str]:
+    """list --json: `busy` names the process a session is open in, when it is."""
+    return {"busy": busy[name]} if name in busy else {}
 
 
 class Format(StrEnum):
@@ -442,11 +507,20 @@ class Format(StrEnum):
 @app.command(epilog=_examples("swarmchat show trip", "swarmchat show trip --format json > trip.json"))
 def show(
     name: NameArg,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="markdown or json.")] = Format.markdown,
+    fmt: Annotated[Format, typer.Option("--format", help="markdown or json.")] = Format.markdown,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then print each new message as it is stored, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Print a session's transcript (offline, read-only)."""
-    _short_lived()
     store = _store()
+    if follow:
+        if fmt is Format.json:
+            raise UsageError("--follow prints the transcript as show does; leave out --format json")
+        from swarmchat.follow import follow as follow_session
+
+        raise typer.Exit(follow_session(store, name))
+    _short_lived()
     if fmt is Format.json:
         from swarmchat.lifecycle import export_json
 

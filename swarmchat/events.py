@@ -55,6 +55,7 @@ class Delegation:
     sender: str
     recipient: str
     message: str
+    call_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class ToolCall:
     caller: str | None
     name: str
     arguments: str
+    call_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class ToolOutput:
     caller: str | None
     output: str
     delegated: bool  # the output of a send_message: the other agent's reply
+    call_id: str = ""  # the ToolCall's (or Delegation's) it answers
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,16 @@ class Handoff:
 
 
 ErrorKind = Literal[
-    "auth", "rate_limit", "timeout", "stream_cut", "connection", "server", "context_overflow", "bad_reply", "failed"
+    "auth",
+    "rate_limit",
+    "timeout",
+    "stream_cut",
+    "connection",
+    "server",
+    "context_overflow",
+    "bad_reply",
+    "budget",
+    "failed",
 ]
 
 

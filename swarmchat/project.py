@@ -195,6 +195,9 @@ def _check_api(value: str | None, origin: str) -> None:
         raise UsageError(f"api '{value}' (from {origin}) is not an API; give responses or chat")
 
 
+DEFAULT_SPEC = "swarmchat.default_agency:create_agency"
+"""The built-in assistant's SPEC: where no project, variable, flag or config names an agency."""
+
 BUILT_IN = {
     "agency": "(the built-in assistant)",
     "model": "(each agent's own)",

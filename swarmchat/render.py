@@ -37,11 +37,14 @@ NARROW = 40
 """Below this many columns for the title and the agency, `list` leaves the agency out."""
 
 
-def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -> None:
+def session_table(
+    listed: list[Listed], total: int, out: TextIO | None = None, busy: dict[str, str] | None = None
+) -> None:
     """The listing, one session a line; every column fits the terminal's width (the title and then
     the agency are shortened with an ellipsis, and on a narrow screen the agency is left out: the
     numbers are never cut); a TAGS column when a shown session has tags; colours only on a terminal
-    and without NO_COLOR."""
+    and without NO_COLOR. `busy`: sessions open in another process (name: holder), marked under the
+    listing."""
     out = out or sys.stdout
     colour = out.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS, else the terminal, else 80
@@ -89,6 +92,9 @@ def session_table(listed: list[Listed], total: int, out: TextIO | None = None) -
             if with_agency:
                 texts[-1] = f"{DIM}{texts[-1]}{RESET}"
             lines.append(f"{CYAN}{name}{RESET}  {'  '.join([*texts, msgs, last])}".rstrip())
+    for name, holder in (busy or {}).items():
+        line = _clean(f"busy: {name} is open in {holder}")
+        lines.append(f"{YELLOW}{line}{RESET}" if colour else line)
     if total > len(listed):
         more = f"… {counted(total - len(listed), 'older session')} not shown (use --all)"
         lines.append(f"{DIM}{more}{RESET}" if colour else more)

@@ -57,6 +57,7 @@ class SessionMeta:
     # how full its model's context window was at the last turn's largest call (None: unknown window): the
     # REPL's toolbar warning, kept across resume
     context_used: float | None = None
+    max_cost: float | None = None  # the spending cap in dollars (--max-cost, /budget); None: no cap
     schema_version: int = SCHEMA_VERSION
 
     @classmethod
@@ -105,6 +106,9 @@ class SessionMeta:
         for flag in ("agency_trusted", "show_thinking"):
             if not isinstance(data.get(flag, True), bool):
                 raise ValueError(f"field '{flag}' is not true or false")
+        cap = data.get("max_cost")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float) or not cap > 0):
+            raise ValueError("field 'max_cost' is not an amount of dollars above 0")
         if not _usage_table(data.get("usage_by_agent", {})):
             raise ValueError("field 'usage_by_agent' is not a table of agent names to token counts")
         return cls(**{k: v for k, v in data.items() if k in known})

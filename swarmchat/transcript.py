@@ -39,12 +39,12 @@ def chronological(items: list[Item]) -> list[Item]:
     return [k[2] for k in keyed]
 
 
-def entries(items: list[Item]) -> list[Entry]:
+def entries(items: list[Item], turn: int = 0) -> list[Entry]:
     """The items as a transcript, in the order they happened. A delegation is the asking agent's
     message and the other agent's reply: the `send_message` call and output that carry the same
-    texts are left out where those messages are stored."""
+    texts are left out where those messages are stored. User turns are numbered on from `turn` (the
+    turns before them)."""
     out: list[Entry] = []
-    turn = 0
     ordered = chronological(items)
     carried = _delegation_calls(ordered)
     for item in ordered:

@@ -135,20 +135,21 @@ class TurnTracker:
         if name == "tool_called":
             tool = str(_get(raw_item, "name") or "tool")
             arguments = str(_get(raw_item, "arguments") or "")
+            call_id = str(_get(raw_item, "call_id") or "")
             if tool.startswith("send_message"):
                 args = _json(arguments)
                 recipient = str(args.get("recipient_agent", "?"))
-                self._delegations[str(_get(raw_item, "call_id"))] = recipient
-                return [Delegation(agent, recipient, str(args.get("message", "")))]
+                self._delegations[call_id] = recipient
+                return [Delegation(agent, recipient, str(args.get("message", "")), call_id)]
             if tool.startswith("transfer_to_"):
                 return [Handoff(agent, tool.removeprefix("transfer_to_"))]
-            return [ToolCall(agent, caller, tool, arguments)]
+            return [ToolCall(agent, caller, tool, arguments, call_id)]
         if name == "tool_output":
-            call_id = str(_get(raw_item, "call_id"))
+            call_id = str(_get(raw_item, "call_id") or "")
             output = str(getattr(item, "output", "") or "")
             if call_id in self._delegations:  # the other agent's answer: shown as coming from it
-                return [ToolOutput(self._delegations[call_id], agent, output, delegated=True)]
-            return [ToolOutput(agent, caller, output, delegated=False)]
+                return [ToolOutput(self._delegations[call_id], agent, output, delegated=True, call_id=call_id)]
+            return [ToolOutput(agent, caller, output, delegated=False, call_id=call_id)]
         if name in ("handoff_occured", "handoff_occurred"):
             target = getattr(getattr(item, "target_agent", None), "name", None)
             if target:

@@ -175,3 +175,30 @@ def test_a_remote_turn_never_imports_the_chat_stack(served: tuple[FakeOpenAI, Ag
         names = imported(done.stderr)
         assert "swarmchat.remote.client" in names and "httpx" in names  # the log is real
         assert stack_modules(names) == [], f"a remote turn ({args[0]}) imported the chat stack"
+
+
+def test_show_follow_never_imports_the_chat_stack(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`show --follow` prints the session, waits for more, and ends when the session is deleted: all of it
+    without agency-swarm (and without a lock: the delete goes through while it follows)."""
+    from test_one_shot_signals import read_until
+
+    store = small_data_set(store_url, monkeypatch)
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "swarmchat", "show", "haiku", "--follow"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        read_until(proc, b"Sure: write.")
+        store.delete("haiku")
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err.decode()[-2000:]
+    names = imported(err.decode())
+    assert "swarmchat.follow" in names  # the log is real
+    assert stack_modules(names) == [], "show --follow imported the chat stack"

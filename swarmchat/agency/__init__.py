@@ -13,8 +13,9 @@ from __future__ import annotations
 from swarmchat.agency.binding import Binding, bind
 from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.models import configure_models, context_window, price_per_token
-from swarmchat.agency.spec import DEFAULT_SPEC, factory_callbacks, resolve_spec
+from swarmchat.agency.spec import factory_callbacks, resolve_spec
 from swarmchat.events import INTERRUPTED
+from swarmchat.project import DEFAULT_SPEC
 
 __all__ = [
     "DEFAULT_SPEC",

@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmchat.agency.build import construct, stored_items
 from swarmchat.agency.environment import import_agency_swarm
 from swarmchat.agency.errors import classify
 from swarmchat.agency.guard import TurnGuard
 from swarmchat.agency.models import configure_models
-from swarmchat.agency.spec import DEFAULT_SPEC, resolve_spec
-from swarmchat.agency.stream import TurnTracker
+from swarmchat.agency.spec import resolve_spec
 from swarmchat.bound import BoundAgency, LiveSession, Message
-from swarmchat.events import Event, TurnDone
-from swarmchat.project import anchor
+from swarmchat.budget import Guard, reached_line, spent
+from swarmchat.events import Event, TurnDone, TurnError
+from swarmchat.project import DEFAULT_SPEC, anchor
 from swarmchat.session import Item, SessionMeta
+from swarmchat.turn_tracker import TurnTracker
+
+if TYPE_CHECKING:
+    from swarmchat.agency.budget_hooks import CapState
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Binding:
     guard: TurnGuard = field(default_factory=TurnGuard)
     client: Any = None  # swarmchat's OpenAI client, when configure_models made one
     own_models: list[Any] = field(default_factory=list)  # model objects configure_models made on it
+    cap: CapState | None = None  # the spending cap's check before every model call (budget_hooks)
 
     @property
     def agent_names(self) -> list[str]:
@@ -83,6 +88,7 @@ class Binding:
         session.begin_turn()
         target = recipient if recipient in self.agency.agents else self.entry_agent
         self.guard.begin(self.live_items())
+        budget = self._budget()
         stream = self.agency.get_response_stream(message, recipient_agent=target)
         tracker = TurnTracker(str(target))
         try:
@@ -92,24 +98,50 @@ class Binding:
                         yield event
                 result = await stream.wait_final_result()
             except Exception as exc:  # what the stream raises instead of reporting
+                if budget.tripped:  # the cap's stop, as its error reached us before the cancel did
+                    raise asyncio.CancelledError from exc
                 yield classify(exc, tracker.error or "")
                 return
             if tracker.error is not None:
+                if budget.tripped:
+                    raise asyncio.CancelledError
                 # reported as text only; the run's own exception, when it has one, says more
                 yield classify(getattr(result, "run_loop_exception", None), tracker.error)
                 return
             tokens = tracker.tokens
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])
-        except (asyncio.CancelledError, GeneratorExit):
+        except (asyncio.CancelledError, GeneratorExit) as stop:
             stream.cancel(mode="immediate")
             self._keep_partial(tracker)
-            raise
+            if not (budget.tripped and isinstance(stop, asyncio.CancelledError)):
+                raise
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()
+            yield TurnError(reached_line(budget.cap or 0.0, budget.spent), "budget")
         finally:
-            session.meta.book_usage(tracker.usage)  # stored with the turn (end_turn)
+            if self.cap is not None:
+                self.cap.guard = self.cap.trip = None
+            session.meta.book_usage(budget.booked(tracker.usage))  # stored with the turn (end_turn)
             try:
                 self._end_guard()
             finally:
                 session.end_turn(self.live_items())
+
+    def _budget(self) -> Guard:
+        """The spending cap's check for the coming turn, on every agent's model calls (stops this task)."""
+        meta = self.live.meta
+        budget = Guard(meta.max_cost, spent(meta, self.model_name))
+        if meta.max_cost is not None:
+            if self.cap is None:
+                from swarmchat.agency.budget_hooks import CapState
+                from swarmchat.agency.budget_hooks import install as install_cap
+
+                self.cap = CapState(self.model_name)
+                install_cap(self.agency, self.cap)
+            task = asyncio.current_task()
+            self.cap.guard, self.cap.trip = budget, (task.cancel if task is not None else None)
+        return budget
 
     def _end_guard(self) -> None:
         """End the turn's guard; if it stored a list other than agency-swarm's, the agency gets the stored

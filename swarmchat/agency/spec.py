@@ -15,7 +15,6 @@ from typing import Any
 from swarmchat.errors import AgencyLoadError, AgencyMissing, SwarmchatError
 from swarmchat.project import is_file_spec, split_spec
 
-DEFAULT_SPEC = "swarmchat.default_agency:create_agency"
 CALLBACKS = ("load_threads_callback", "save_threads_callback")
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swarmchat.bound import LiveSession, Message
+from swarmchat.budget import reached_line
+from swarmchat.budget import spent as spent_so_far
 from swarmchat.errors import RemoteAgencyError, SwarmchatError
 from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.remote.client import AgencyClient, AgencyUrl, parse_url
@@ -91,6 +93,9 @@ class _Seen:
 class RemoteBinding:
     """The agency at a URL bound to an open session."""
 
+    checks_cap_between_turns = True
+    """The server makes the model calls: the spending cap is checked before each turn, not each call."""
+
     def __init__(self, live: LiveSession, client: AgencyClient, info: AgencyInfo, fresh: bool) -> None:
         self.live = live
         self.client = client
@@ -145,6 +150,10 @@ class RemoteBinding:
     async def turn(self, message: Message, recipient: str | None = None) -> AsyncIterator[Event]:
         """One turn on the server. Cancelling the task that iterates cancels the run there; what it
         made is stored, and the partial reply marked interrupted."""
+        meta = self.live.meta
+        if meta.max_cost is not None and (now := spent_so_far(meta, self.model_name)) >= meta.max_cost:
+            yield TurnError(reached_line(meta.max_cost, now, stopped=False), "budget")
+            return
         session = self.live.session
         session.begin_turn()
         history = list(self._items)

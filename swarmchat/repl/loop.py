@@ -102,6 +102,8 @@ class Repl:
 
     # the screen ------------------------------------------------------------------------------
     def _toolbar(self) -> FormattedText:
+        from swarmchat.repl.commands.budget import toolbar_budget
+
         model = self.meta.model or self.agent_model() or ("…" if self.binding is None else "default model")
         return screen.toolbar_text(
             self.meta.name,
@@ -112,6 +114,7 @@ class Repl:
             attached=len(self.pending),
             context=self.context_used,
             width=self.prompt.app.output.get_size().columns,
+            budget=toolbar_budget(self),
         )
 
     def greet(self) -> None:

@@ -36,15 +36,17 @@ class Row:
     title: str
     tags: list[str]
     when: str
+    busy: str = ""
+    """Who has it open ("pid N on host H"), when another process does."""
     haystack: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.haystack = " ".join([self.shown, self.title, *(f"#{t}" for t in self.tags)]).casefold()
 
     @classmethod
-    def of(cls, meta: SessionMeta) -> Row:
+    def of(cls, meta: SessionMeta, busy: str = "") -> Row:
         tags = [safe_line(t) for t in meta.tags]
-        return cls(meta.name, safe_line(meta.name), safe_line(meta.title), tags, ago(meta.updated_at))
+        return cls(meta.name, safe_line(meta.name), safe_line(meta.title), tags, ago(meta.updated_at), safe_line(busy))
 
 
 def matching(rows: list[Row], query: str) -> list[Row]:
@@ -127,7 +129,8 @@ class Picker:
             mine = index == self.selected
             rest = width - 2 - name_cells - 1 - WHEN_CELLS - 2
             tags = " ".join(f"#{t}" for t in row.tags)
-            about = fit(f"{tags}  {row.title}".strip(), rest).rstrip()
+            busy = f"[busy: {row.busy}]" if row.busy else ""
+            about = fit(f"{busy}  {tags}  {row.title}".strip(), rest).rstrip()
             if lines:
                 lines.append(("", "\n"))
             lines.append(("reverse" if mine else "", f"{'›' if mine else ' '} {fit(row.shown, name_cells)} "))
@@ -135,6 +138,7 @@ class Picker:
         return lines
 
 
-async def pick(metas: list[SessionMeta]) -> str | None:
-    """Let the user pick one of `metas` (shown in the order given); None if cancelled."""
-    return await Picker([Row.of(meta) for meta in metas]).run()
+async def pick(metas: list[SessionMeta], busy: dict[str, str] | None = None) -> str | None:
+    """Let the user pick one of `metas` (shown in the order given; `busy`: those open elsewhere, with
+    their holder); None if cancelled."""
+    return await Picker([Row.of(meta, (busy or {}).get(meta.name, "")) for meta in metas]).run()

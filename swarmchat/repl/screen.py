@@ -109,6 +109,7 @@ def toolbar_text(
     attached: int = 0,
     context: float | None = None,
     width: int = 200,
+    budget: tuple[float, float] | None = None,
 ) -> FormattedText:
     """The bottom line. On a narrow screen the key hints go first, then the session's name and the
     agent's and model's are cut (with an ellipsis); the numbers are never cut."""
@@ -119,13 +120,20 @@ def toolbar_text(
         warning = [("", "  "), ("bg:ansiyellow fg:ansiblack bold", f" context {context:.0%} "), ("", " /compact")]
     hints = "   /help  Esc-Enter newline  Ctrl-D quit"
     numbers = f"  ·  {tokens:,} tokens{state}"
-    fixed = sum(len(text) for _, text in [*files, *warning]) + len(numbers) + len(" ") * 2 + len(" → ") + len("  ·  ")
+    money = []
+    if budget is not None:  # `$spent / $cap`, highlighted from 80 % of the cap on
+        from swarmchat.budget import WARN_AT, dollars
+
+        shown = f" {dollars(budget[0])} / {dollars(budget[1])} "
+        money = [("", "  "), ("bg:ansiyellow fg:ansiblack bold" if budget[0] >= WARN_AT * budget[1] else "", shown)]
+    fixed = sum(len(text) for _, text in [*money, *files, *warning]) + len(numbers) + len(" ") * 2 + len(" → ")
+    fixed += len("  ·  ")
     if fixed + len(name) + len(recipient) + len(model) + len(hints) > width:
         hints = ""
         tenth = max(width - fixed, 12) / 10
         name, recipient, model = _cut(name, 4 * tenth), _cut(recipient, 3 * tenth), _cut(model, 3 * tenth)
     return FormattedText(
-        [("bold", f" {name} "), ("", f" → {recipient}  ·  {model}{numbers}"), *files, *warning, ("", hints)]
+        [("bold", f" {name} "), ("", f" → {recipient}  ·  {model}{numbers}"), *money, *files, *warning, ("", hints)]
     )
 
 

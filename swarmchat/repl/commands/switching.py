@@ -34,7 +34,9 @@ async def sessions(repl: Repl, arg: str) -> None:
     if not metas:
         repl.console.print("[dim]no other session yet; /new starts one[/dim]")
         return
-    chosen = await pick(metas)
+    from swarmchat.store.holders import open_elsewhere
+
+    chosen = await pick(metas, open_elsewhere(repl.store, [m.name for m in metas]))
     if chosen is not None:
         await switch_to(repl, chosen)
 
