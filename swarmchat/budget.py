@@ -1,5 +1,5 @@
 """A session's spending cap (`--max-cost USD`, `/budget`): what it has spent, and whether it may call
-a model again. Pure: prices come from `agency.models.price_per_token` (the model table agency-swarm
+a model again. Pure: prices come from `model_table.price_per_token` (the model table agency-swarm
 ships, read without importing it), nothing here imports agency-swarm.
 
 A local agency is checked before every model call, delegated agents' calls included (see
@@ -41,7 +41,7 @@ def parse_cost(text: str, what: str = "--max-cost") -> float:
 
 def price(model: str, input_tokens: int, output_tokens: int) -> float | None:
     """What one model call cost, or None for a model without a known price."""
-    from swarmchat.agency.models import price_per_token
+    from swarmchat.model_table import price_per_token
 
     prices = price_per_token(model) if model else None
     return None if prices is None else input_tokens * prices[0] + output_tokens * prices[1]

@@ -150,7 +150,6 @@ def circles() -> list[list[str]]:
 
 # circles inside these packages are mended by other issues' work; until then their tests fail, and say so
 HANDED_OFF = {
-    STORE: "store/redis.py and store/catalog/from_redis.py import each other: cut by the redis helper's work",
     "swarmchat.repl": "repl/registry.py and repl/commands/ import each other and repl/loop.py imports "
     "commands/agency.py: cut by the REPL helper's work (a ReplContext, compact_now into compact.py)",
 }
@@ -209,15 +208,9 @@ def test_the_remote_and_the_local_agency_never_import_each_other() -> None:
     assert imports("swarmchat.agency", "swarmchat.remote") == set()
 
 
-STORE_SCREEN = "store/__init__.py checks a URL with safe_text.safe_line (rich): the redis helper's file"
-
-
 @pytest.mark.parametrize(
     "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=STORE_SCREEN)) if m == STORE else m
-        for m in sorted(m for m in graph() if under(m, (STORE,)))
-    ],
+    [m for m in sorted(m for m in graph() if under(m, (STORE,)))],
 )
 def test_storage_imports_nothing_of_the_screen_or_the_agency(module: str) -> None:
     assert sorted(t for t in reaches(module) | graph()[module] if under(t, SCREEN + AGENCY)) == []

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from swarmchat.agency.models import context_window, price_per_token
+from swarmchat.model_table import context_window, price_per_token
 
 MODELS = ["gpt-4o", "gpt-4o-2024-08-06", "openai/gpt-4o", "gpt-5.6-luna", "gpt-4o-mini", "no-such-model-xyz"]
 
@@ -30,7 +30,7 @@ def test_known_and_unknown_context_windows() -> None:
 @pytest.mark.slow  # starts a process
 def test_looking_up_a_price_imports_no_agency_swarm() -> None:
     code = (
-        "import sys\nfrom swarmchat.agency.models import price_per_token, context_window\n"
+        "import sys\nfrom swarmchat.model_table import price_per_token, context_window\n"
         "assert price_per_token('gpt-4o') and context_window('gpt-4o')\n"
         "print(sorted(m for m in ('agency_swarm', 'agents', 'openai', 'litellm') if m in sys.modules))"
     )

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pexpect
+import pytest
 from conftest import Run, raw_state
 from terminal import Terminal
 from test_features import store_session
@@ -59,6 +60,7 @@ def test_tag_without_tags_lists_them_as_slash_tag_does(cli: Run) -> None:
     assert bad.returncode == 2 and "give the tags to remove" in bad.stderr
 
 
+@pytest.mark.slow  # a real pty
 def test_declining_a_confirmation_changes_nothing_and_is_not_an_error(data_dir: Path) -> None:
     for name in ("a", "b"):
         store_session(name, delegated_turn())

@@ -281,6 +281,7 @@ def test_a_moved_agency_file_keeps_the_repl_open(cli: Run, term, server: FakeOpe
     assert sessions(cli)["moved"]["agency"] == str((proj / "renamed.py").resolve())
 
 
+@pytest.mark.slow  # a process of its own
 @pytest.mark.parametrize("args", [["list"], ["--help"], ["show", "kept"]])
 def test_offline_commands_read_no_env_and_import_no_agency(args: list[str], tmp_path: Path) -> None:
     """Start-up stays fast in a project folder: the agency file is not imported, the .env not read."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from swarmchat.agency.binding import Binding, bind
 from swarmchat.agency.environment import import_agency_swarm
-from swarmchat.agency.models import configure_models, context_window, price_per_token
+from swarmchat.agency.models import configure_models
 from swarmchat.agency.spec import factory_callbacks, resolve_spec
 from swarmchat.events import INTERRUPTED
 from swarmchat.project import DEFAULT_SPEC
@@ -24,9 +24,7 @@ __all__ = [
     "bind",
     "check_local_spec",
     "configure_models",
-    "context_window",
     "import_agency_swarm",
-    "price_per_token",
 ]
 
 

@@ -318,7 +318,7 @@ class Repl:
             await self.compact_and_resend(binding, message, recipient, before)
 
     def _context_used(self, binding: BoundAgency, calls: list[CallUsage]) -> float | None:
-        from swarmchat.agency import context_window
+        from swarmchat.model_table import context_window
 
         shares = []
         for call in calls:

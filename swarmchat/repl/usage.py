@@ -21,7 +21,7 @@ class Usage:
 
 
 def cost_line(model: str, usage: Usage) -> str:
-    from swarmchat.agency import price_per_token
+    from swarmchat.model_table import price_per_token
 
     prices = price_per_token(model)
     if prices is None:
@@ -31,7 +31,7 @@ def cost_line(model: str, usage: Usage) -> str:
 
 
 def cost(model: str, usage: Usage) -> float | None:
-    from swarmchat.agency import price_per_token
+    from swarmchat.model_table import price_per_token
 
     prices = price_per_token(model) if model else None
     return None if prices is None else usage.input_tokens * prices[0] + usage.output_tokens * prices[1]
