@@ -533,6 +533,13 @@ def import_(
             f"(rename it with 'swarmchat rename {meta.name} NEW', or import with --name NAME)\n"
         )
     typer.echo(f"imported {meta.name} ({meta.message_count} messages)")
+    if done.ids_renamed:
+        count = done.ids_renamed
+        typer.echo(
+            f"gave {count} reused id{'s' if count != 1 else ''} new ones, so the agency keeps every message "
+            "(it keeps one item per id)",
+            err=True,
+        )
     from swarmchat.lifecycle import untrusted
 
     if what := untrusted(meta):
