@@ -11,7 +11,7 @@ from typing import TextIO
 from swarmchat.attachments import Attachment, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.errors import SwarmchatError
-from swarmchat.events import TextDelta, TurnDone, TurnError
+from swarmchat.events import Notice, TextDelta, TurnDone, TurnError
 from swarmchat.safe_text import StreamGuard, safe_line
 from swarmchat.session import SessionMeta
 from swarmchat.store import SessionStore
@@ -84,6 +84,8 @@ async def _one_turn(binding: BoundAgency, message: Message, recipient: str | Non
                 out.write(guard.feed(event.text) if guard else event.text)
                 out.flush()
                 wrote += event.text
+            elif isinstance(event, Notice):
+                err.write(f"swarmchat: warning: {safe_line(event.message)}\n")
             elif isinstance(event, TurnError):
                 err.write(f"swarmchat: error: {safe_line(event.message)}\n")
                 code = 1

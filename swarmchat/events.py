@@ -94,6 +94,14 @@ class TurnError:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the user should know about this turn that is not a failure (e.g. what a server sent
+    that could not be stored): one line, shown as a warning (on stderr with -m)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class TurnDone:
     text: str  # the user-facing reply text of the turn
     agent: str  # the agent that gave it
@@ -102,4 +110,16 @@ class TurnDone:
     interrupted: bool = False
 
 
-Event = TextDelta | Thinking | Usage | MessageDone | Delegation | ToolCall | ToolOutput | Handoff | TurnError | TurnDone
+Event = (
+    TextDelta
+    | Thinking
+    | Usage
+    | MessageDone
+    | Delegation
+    | ToolCall
+    | ToolOutput
+    | Handoff
+    | Notice
+    | TurnError
+    | TurnDone
+)

@@ -17,6 +17,7 @@ from swarmchat.events import (
     Event,
     Handoff,
     MessageDone,
+    Notice,
     TextDelta,
     Thinking,
     ToolCall,
@@ -107,6 +108,9 @@ class TurnView:
         elif isinstance(event, Handoff):
             self._settle_all()
             dim_line(self.console, f"⇢ {event.sender} hands the conversation to {event.recipient}")
+        elif isinstance(event, Notice):
+            self._settle_all()
+            warning_line(self.console, event.message)
         elif isinstance(event, TurnError):
             self._settle_all()
             error_line(self.console, event.message)
