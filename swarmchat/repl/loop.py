@@ -52,6 +52,7 @@ class Repl:
         self.pending: list[Attachment] = []
         """Files attached (/attach) to go with the next message."""
         self._task: asyncio.Task[Any] | None = None
+        self._draft = ""  # a message stopped before it was sent, back at the next prompt
         self._history_broken = False
         completer = ChatCompleter(self._arguments, self.agent_names)
         history = screen.input_history(session.meta.name, self.history_failed)
@@ -143,7 +144,8 @@ class Repl:
         try:
             while self.leaving is None:
                 try:
-                    line = await self.prompt.prompt_async(lambda: screen.prompt_text(self.recipient()))
+                    draft, self._draft = self._draft, ""
+                    line = await self.prompt.prompt_async(lambda: screen.prompt_text(self.recipient()), default=draft)
                 except KeyboardInterrupt:
                     continue  # Ctrl-C at the prompt clears the line
                 except EOFError:
@@ -216,7 +218,14 @@ class Repl:
             self.console.print(say((f"not stored: {cause}; the chat goes on", "bold red")), overflow="fold")
 
     async def send(self, text: str, recipient: str | None = None) -> None:
-        binding = await self.ready()
+        try:
+            binding = await self.ready()
+        except asyncio.CancelledError:  # stopped while the agency loads: the message was never sent
+            self._draft = f"/{text}" if text.startswith("/") else text  # as typed (see lines.message_text)
+            self.console.print(
+                say(("not sent: stopped while the agency was loading; your message is back at the prompt", "yellow"))
+            )
+            raise
         address, text = lines.split_address(text, binding.agent_names)
         if not text.strip():
             error_line(self.console, "the message is empty; type something after @Agent")
