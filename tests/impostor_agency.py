@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from fake_openai import _Handler as JsonHandler
 
 AGENT = "Assistant"
 
@@ -57,29 +59,28 @@ def delta(text: str) -> dict[str, Any]:
     return {"type": "raw_response_event", "agent": AGENT, "callerAgent": None, "data": data}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: Impostor
-    protocol_version = "HTTP/1.0"
+class _Handler(JsonHandler):
+    """The scripted model server's handler (quiet, `_json`) answering agency-swarm's endpoints instead."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
+    owner: Impostor
+    protocol_version = "HTTP/1.0"  # the stream ends when the connection closes
 
     def do_GET(self) -> None:
         if self.path.endswith("/get_metadata"):
-            self._json({"metadata": {"agents": [AGENT], "entryPoints": [AGENT]}, "nodes": []})
+            self._json(200, {"metadata": {"agents": [AGENT], "entryPoints": [AGENT]}, "nodes": []})
         else:
-            self._json({"detail": "Not Found"}, 404)
+            self._json(404, {"detail": "Not Found"})
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         self.owner.requests.append(body)
         if self.path.endswith("/cancel_response_stream"):
             self.owner._cancel.set()
-            self._json({"ok": True, "run_id": body.get("run_id"), "new_messages": self.owner.cancelled})
+            self._json(200, {"ok": True, "run_id": body.get("run_id"), "new_messages": self.owner.cancelled})
         elif self.path.endswith("/get_response_stream"):
             self._stream()
         else:
-            self._json({"detail": "Not Found"}, 404)
+            self._json(404, {"detail": "Not Found"})
 
     def _stream(self) -> None:
         self.send_response(200)
@@ -101,11 +102,3 @@ class _Handler(BaseHTTPRequestHandler):
         head = f"event: {event}\n" if event else ""
         self.wfile.write(f"{head}data: {json.dumps(data)}\n\n".encode())
         self.wfile.flush()
-
-    def _json(self, data: dict[str, Any], status: int = 200) -> None:
-        raw = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)

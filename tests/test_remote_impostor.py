@@ -4,18 +4,16 @@ session unreadable nor take away what swarmchat stored itself: the user's messag
 from __future__ import annotations
 
 import json
-import os
-import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import ROOT, Run, stored
 from impostor_agency import AGENT, Impostor
+from test_one_shot_signals import read_until
 
 from swarmchat.session import Item
 
@@ -96,13 +94,7 @@ def test_a_cancel_reply_never_takes_away_the_message_or_the_reply_shown(impostor
         stderr=subprocess.PIPE,
         cwd=ROOT,
     )
-    assert proc.stdout is not None
-    shown = b""
-    deadline = time.monotonic() + 60
-    while b"word2" not in shown:
-        assert time.monotonic() < deadline, shown
-        if select.select([proc.stdout], [], [], 1)[0]:
-            shown += os.read(proc.stdout.fileno(), 4096)
+    shown = read_until(proc, b"word2")
     proc.send_signal(signal.SIGTERM)
     rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err
