@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from swarmchat.errors import redact
+
 INTERRUPTED = "[interrupted]"
 """Ends a reply the user stopped (Ctrl-C, Esc, SIGTERM): stored, so history never ends on two user messages."""
 
@@ -91,6 +93,9 @@ class TurnError:
 
     message: str
     kind: ErrorKind = "failed"
+
+    def __post_init__(self) -> None:  # the one place a failure becomes text: never with a credential in it
+        object.__setattr__(self, "message", redact(self.message))
 
 
 @dataclass(frozen=True)

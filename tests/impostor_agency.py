@@ -26,6 +26,7 @@ class Impostor:
     new_messages: list[Any] | None = None  # the final `messages` frame's new_messages (None: no frame)
     hold: bool = False  # stop after the words and wait for a cancel
     cancelled: Any = None  # the cancel endpoint's new_messages
+    refuse: str = ""  # answer every request 401 with this detail
     requests: list[dict[str, Any]] = field(default_factory=list)
     _cancel: threading.Event = field(default_factory=threading.Event)
     _httpd: ThreadingHTTPServer | None = None
@@ -66,7 +67,9 @@ class _Handler(JsonHandler):
     protocol_version = "HTTP/1.0"  # the stream ends when the connection closes
 
     def do_GET(self) -> None:
-        if self.path.endswith("/get_metadata"):
+        if self.owner.refuse:
+            self._json(401, {"detail": self.owner.refuse})
+        elif self.path.endswith("/get_metadata"):
             self._json(200, {"metadata": {"agents": [AGENT], "entryPoints": [AGENT]}, "nodes": []})
         else:
             self._json(404, {"detail": "Not Found"})

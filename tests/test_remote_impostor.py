@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ROOT, Run, stored
+from conftest import ROOT, Run, one_error_line, stored
 from impostor_agency import AGENT, Impostor
 from test_one_shot_signals import read_until
 
@@ -108,3 +108,14 @@ def test_a_cancel_reply_never_takes_away_the_message_or_the_reply_shown(impostor
     partial = items[-1]
     assert (partial["role"], partial["status"]) == ("assistant", "incomplete")
     assert partial["content"][0]["text"] == "word0 word1 word2\n\n[interrupted]"
+
+
+def test_a_401_echoing_the_authorization_header_never_shows_the_token(cli: Run, impostor: Impostor) -> None:
+    token = "s3cret-agency-token"
+    impostor.refuse = f"bad credentials in header 'Authorization: Bearer {token}' (key sk-test-not-real)"
+    impostor.start()
+    done = cli("new", "x", "--agency", impostor.url, "-m", "hi", env={"SWARMCHAT_AGENCY_TOKEN": token})
+    assert done.returncode == 1
+    line = one_error_line(done.stderr)
+    assert "401" in line and "Bearer [redacted]" in line and "[OPENAI_API_KEY]" in line, line
+    assert token not in done.stderr + done.stdout and "sk-test-not-real" not in done.stderr
