@@ -5,9 +5,11 @@ Imports are lazy so that listing commands start fast and never load agency-swarm
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+import threading
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -623,6 +625,28 @@ def prune(
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and an exit code."""
+    try:
+        _main()
+    except SystemExit as exc:
+        _leave(exc)
+
+
+def _leave(exit: SystemExit) -> None:
+    """Exit now: a thread an agency started and left running (not a daemon) would keep the process
+    alive forever after the session was stored and closed, so with one alive the process ends at once."""
+    stray = [t for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not threading.main_thread()]
+    if not stray:
+        raise exit
+    code = exit.code
+    with contextlib.suppress(Exception):
+        if isinstance(code, str):
+            sys.stderr.write(code + "\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except SwarmchatError as exc:

@@ -128,11 +128,11 @@ class Binding:
                         yield event
                 result = await stream.wait_final_result()
             except Exception as exc:  # what the stream raises instead of reporting
-                yield classify(exc, tracker.error or "")
+                yield classify(exc, tracker.error or "", tracker.tools_called)
                 return
             if tracker.error is not None:
                 # reported as text only; the run's own exception, when it has one, says more
-                yield classify(getattr(result, "run_loop_exception", None), tracker.error)
+                yield classify(getattr(result, "run_loop_exception", None), tracker.error, tracker.tools_called)
                 return
             tokens = tracker.tokens
             completed = True
