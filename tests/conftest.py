@@ -19,7 +19,7 @@ from swarmchat.store import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["redis_server", "agency_server"]
+pytest_plugins = ["redis_server", "agency_server", "impostor_agency"]
 
 # A test that starts a process or a server (the CLI, the scripted model server, redis-server, a pty) is
 # `slow`; `pytest -m "not slow"` runs the fast unit tests alone for the edit-test loop. CI runs all.

@@ -4,6 +4,8 @@ so a client can be tried against a server that lies or sends junk.
 
     imp = Impostor(words=["Hello", " there"], new_messages=[...]).start(); ... imp.url ...; imp.stop()
 
+or the `impostor` fixture (a plugin of conftest.py): set its fields, then `impostor.start()`.
+
 With `hold` set, the stream stops after its words and waits for the cancel (whose answer is `cancelled`).
 """
 
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from fake_openai import _Handler as JsonHandler
 
 AGENT = "Assistant"
@@ -52,6 +56,25 @@ class Impostor:
     def url(self) -> str:
         assert self._httpd is not None
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/agency"
+
+
+@pytest.fixture
+def impostor() -> Iterator[Impostor]:
+    imp = Impostor()
+    yield imp
+    imp.stop()
+
+
+def server_user(text: str) -> dict[str, Any]:
+    """The user's message as the server's agency-swarm stored it."""
+    return {"role": "user", "content": text, "type": "message", "agent": AGENT, "callerAgent": None,
+            "timestamp": 1, "agent_run_id": "run-1"}  # fmt: skip
+
+
+def reply(text: str) -> dict[str, Any]:
+    return {"id": "msg_9", "type": "message", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}], "agent": AGENT,
+            "callerAgent": None, "timestamp": 2}  # fmt: skip
 
 
 def delta(text: str) -> dict[str, Any]:

@@ -7,34 +7,14 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import ROOT, Run, one_error_line, stored
-from impostor_agency import AGENT, Impostor
+from impostor_agency import AGENT, Impostor, reply, server_user
 from test_one_shot_signals import read_until
 
 from swarmchat.session import Item
-
-
-@pytest.fixture
-def impostor() -> Iterator[Impostor]:
-    imp = Impostor()
-    yield imp
-    imp.stop()
-
-
-def server_user(text: str) -> Item:
-    """The user's message as the server's agency-swarm stored it."""
-    return {"role": "user", "content": text, "type": "message", "agent": AGENT, "callerAgent": None,
-            "timestamp": 1, "agent_run_id": "run-1"}  # fmt: skip
-
-
-def reply(text: str) -> Item:
-    return {"id": "msg_9", "type": "message", "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": text, "annotations": []}], "agent": AGENT,
-            "callerAgent": None, "timestamp": 2}  # fmt: skip
 
 
 def ours(item: Item) -> Item:

@@ -29,7 +29,7 @@ from swarmchat.repl.usage import Usage
 from swarmchat.safe_text import say
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import OpenSession, SessionStore
-from swarmchat.stream_view import TurnView, error_line
+from swarmchat.stream_view import TurnView, error_line, pieces
 from swarmchat.terminal_modes import streaming_input, watching_keys
 from swarmchat.transcript import turns
 
@@ -262,7 +262,9 @@ class Repl:
             with watching_keys(task.cancel) as typed:
                 try:
                     async for event in binding.turn(message, recipient):
-                        view.show(event)
+                        for piece in pieces(event):
+                            view.show(piece)
+                            await asyncio.sleep(0)  # a burst of events (or a huge one) still lets the stop keys in
                         if isinstance(event, CallUsage):
                             calls.append(event)
                             self.usage.input_tokens += event.input_tokens
