@@ -116,6 +116,17 @@ def _short_lived() -> None:
     gc.disable()
 
 
+def _catalog_waits() -> None:
+    """`list` and `search` say so when the catalog they read is locked by another process a while."""
+    from swarmchat.store.catalog import db
+
+    def waiting(path: Path) -> None:
+        sys.stderr.write(f"swarmchat: waiting for {path}: another swarmchat process is updating it\n")
+        sys.stderr.flush()
+
+    db.waiting = waiting
+
+
 def _complete_name(incomplete: str) -> list[str]:
     try:
         return [n for n in _store().names() if n.startswith(incomplete)]
@@ -317,6 +328,7 @@ def list_(
 ) -> None:
     """List sessions, most recently used first."""
     _short_lived()
+    _catalog_waits()
     from swarmchat.safe_text import json_dumps
     from swarmchat.store.base import BadSession, newest_first
 
@@ -565,6 +577,7 @@ def search(
 ) -> None:
     """Find the sessions that best match TEXT, with the messages that match."""
     _short_lived()
+    _catalog_waits()
     from swarmchat.store.search import search_sessions
 
     if not text.strip():
