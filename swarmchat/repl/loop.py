@@ -223,7 +223,7 @@ class Repl:
         except asyncio.CancelledError:  # stopped while the agency loads: the message was never sent
             self._draft = f"/{text}" if text.startswith("/") else text  # as typed (see lines.message_text)
             self.console.print(
-                say(("not sent: stopped while the agency was loading; your message is back at the prompt", "yellow"))
+                say(("not sent (the agency was still loading): your message is back at the prompt", "yellow"))
             )
             raise
         address, text = lines.split_address(text, binding.agent_names)
