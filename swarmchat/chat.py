@@ -32,7 +32,13 @@ def one_shot(
     err: TextIO | None = None,
 ) -> int:
     """Send one message (with `files`, read and checked before), print the reply as plain text,
-    persist the turn. Returns the exit code."""
+    persist the turn. Returns the exit code. Without `out` and `err` given, what the agency writes to
+    fds 1 and 2 itself is shown on stderr (see `diverted`): stdout is the reply only."""
+    if out is None and err is None:
+        from swarmchat.diverted import diverted
+
+        with diverted() as (own_out, own_err):
+            return one_shot(store, name, create=create, agency=agency, text=text, files=files, out=own_out, err=own_err)
     from swarmchat.agency import bind
 
     out = out or sys.stdout

@@ -42,6 +42,29 @@ APPROVAL = textwrap.dedent(
     """
 )
 
+NOISY = textwrap.dedent(
+    """
+    import os
+    import sys
+
+    from agency_swarm import Agency, Agent, function_tool
+
+    print("factory says hi \\x1b]0;pwned\\x07")  # a terminal title, were it obeyed
+    sys.stderr.write("a library's warning\\n")
+
+    @function_tool
+    def lookup(city: str) -> str:
+        '''Look a city up.'''
+        os.write(1, b"raw bytes from C code\\n")
+        print("the tool prints", city)
+        return "sunny in " + city
+
+    def create_agency(load_threads_callback=None):
+        agent = Agent(name="Assistant", instructions="Help.", tools=[lookup])
+        return Agency(agent, load_threads_callback=load_threads_callback)
+    """
+)
+
 THREADED = textwrap.dedent(
     """
     import threading
@@ -93,3 +116,23 @@ def test_a_thread_left_running_by_the_factory_does_not_keep_the_process_alive(
     done = cli("new", "t", "--agency", spec(tmp_path, THREADED), "--base-url", server.url, "-m", "hi", timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == (0, "echo: hi\n", "")
     assert [(i["role"], i["content"]) for i in stored("t") if i.get("role") == "user"] == [("user", "hi")]
+
+
+def test_what_the_agency_writes_itself_is_shown_on_stderr_made_safe(
+    cli: Run, server: FakeOpenAI, tmp_path: Path
+) -> None:
+    server.push(Reply(tool_calls=[ToolCall("lookup", {"city": "Lisbon"})]), Reply("It is sunny in Lisbon."))
+    done = cli("new", "n", "--agency", spec(tmp_path, NOISY), "--base-url", server.url, "-m", "weather?")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "It is sunny in Lisbon.\n"  # the reply, and nothing else
+    lines = done.stderr.splitlines()
+    for said in (
+        "factory says hi ␛]0;pwned␇",
+        "a library's warning",
+        "raw bytes from C code",
+        "the tool prints Lisbon",
+    ):
+        assert said in lines, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    outputs = [i.get("output") for i in stored("n") if i.get("type") == "function_call_output"]
+    assert outputs == ["sunny in Lisbon"]

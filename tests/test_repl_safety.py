@@ -80,3 +80,15 @@ def test_a_stop_key_during_one_huge_delta_keeps_it_as_the_partial_reply(term, im
     user, partial = stored("stop")
     assert (user["role"], user["content"]) == ("user", "everything at once")
     assert partial["content"][0]["text"] == f"{text}\n\n[interrupted]"  # what arrived, as it was shown
+
+
+def test_exit_ends_the_repl_though_the_agency_left_a_thread_running(term, server: FakeOpenAI, tmp_path: Path) -> None:
+    from test_agency_misbehaves import THREADED
+
+    agency = write_agency(tmp_path, THREADED)
+    t = term("new", "threads", "--agency", f"{agency}:create_agency", "--base-url", server.url)
+    t.prompt()
+    t.line("hi")
+    t.expect("echo: hi")
+    t.exit()  # the process ends (exit 0) though a thread that never ends is alive in it
+    assert roles("threads") == [("user", "hi"), ("assistant", "echo: hi")]
