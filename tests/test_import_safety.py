@@ -101,3 +101,25 @@ def test_an_imported_attachment_with_invalid_base64_is_refused(
     assert "message 2 holds" in line and named in line and "not valid base64" in line and "nothing was imported" in line
     assert raw_state(store_url, data_dir) == before
     assert cli("list", "--json").stdout.strip() == "[]"
+
+
+def test_reused_ids_are_renamed_in_pairs_and_fresh_names_avoid_taken_ones() -> None:
+    from swarmchat.item_ids import unique_ids
+
+    items: list[Item] = [
+        {"type": "mcp_approval_request", "id": "mcpr_1"},
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1"},
+        {"type": "mcp_approval_request", "id": "mcpr_1"},
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1"},
+        {"id": "msg_1_2", "role": "assistant"},  # the name a rename would pick first is taken
+        {"id": "msg_1", "role": "assistant"},
+        {"id": "msg_1", "role": "assistant"},
+        {"id": "__fake_id__", "role": "assistant"},  # the Agents SDK's shared placeholder is left alone
+        {"id": "__fake_id__", "role": "assistant"},
+    ]
+    renamed, count = unique_ids(items)
+    assert count == 2
+    assert [i.get("id") or i.get("approval_request_id") for i in renamed] == [
+        "mcpr_1", "mcpr_1", "mcpr_1_2", "mcpr_1_2", "msg_1_2", "msg_1", "msg_1_3", "__fake_id__", "__fake_id__"
+    ]  # fmt: skip
+    assert items[2]["id"] == "mcpr_1"  # the file's items are not changed in place
