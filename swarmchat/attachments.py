@@ -249,6 +249,32 @@ def _data_url_size(url: object) -> tuple[str | None, int]:
     return head[1], max(0, encoded * 3 // 4 - padding)
 
 
+def bad_attachment(items: Iterable[dict[str, Any]]) -> str | None:
+    """What is wrong with the first file part of these stored items whose data cannot be sent (a data URL
+    that is not valid base64, as a model API would answer 400 on every turn), or None. For an import."""
+    for number, item in enumerate(items, 1):
+        content = item.get("content")
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, dict) or part.get("type") not in ("input_image", "input_file"):
+                continue
+            url = part.get("image_url" if part["type"] == "input_image" else "file_data")
+            if isinstance(url, str) and url.startswith("data:") and not _valid_data_url(url):
+                what = "an image" if part["type"] == "input_image" else f"a file '{part.get('filename') or 'file'}'"
+                return f"message {number} holds {what} whose data is not valid base64"
+    return None
+
+
+def _valid_data_url(url: str) -> bool:
+    head = _DATA_URL.match(url)
+    if head is None:
+        return False
+    try:
+        base64.b64decode(url[head.end() :], validate=True)
+    except ValueError:
+        return False
+    return True
+
+
 def shown_text(content: object) -> str:
     """A user message as the screen shows it: what was typed, then a line per attached file."""
     text, notes = split_content(content)

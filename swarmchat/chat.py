@@ -13,7 +13,7 @@ from swarmchat.attachments import Attachment, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
 from swarmchat.budget import cap_problems
 from swarmchat.errors import SwarmchatError
-from swarmchat.events import TextDelta, TurnDone, TurnError
+from swarmchat.events import Notice, TextDelta, TurnDone, TurnError
 from swarmchat.json_events import JsonEvents
 from swarmchat.safe_text import StreamGuard, safe_line
 from swarmchat.session import SessionMeta
@@ -40,7 +40,25 @@ def one_shot(
     """Send one message (with `files`, read and checked before), print the reply as plain text (or,
     `as_json`, every event as JSON Lines), persist the turn. Returns the exit code. `announce` runs once
     the agency is bound, before the message is sent (a new session's generated name is printed only
-    when it will exist)."""
+    when it will exist). Without `out` and `err` given, what the agency writes to fds 1 and 2 itself
+    is shown on stderr (see `diverted`): stdout is the reply (or the JSON Lines) only."""
+    if out is None and err is None:
+        from swarmchat.diverted import diverted
+
+        with diverted() as (own_out, own_err):
+            return one_shot(
+                store,
+                name,
+                create=create,
+                agency=agency,
+                text=text,
+                files=files,
+                out=own_out,
+                err=own_err,
+                announce=announce,
+                as_json=as_json,
+                cap_set=cap_set,
+            )
     out = out or sys.stdout
     err = err or sys.stderr
     events = JsonEvents(out) if as_json else None
@@ -128,6 +146,8 @@ async def _one_turn(
             if isinstance(event, TurnError):
                 err.write(f"swarmchat: error: {safe_line(event.message)}\n")
                 code = 1
+            elif isinstance(event, Notice):
+                err.write(f"swarmchat: warning: {safe_line(event.message)}\n")
             if events:
                 events.event(event, binding, before)
             elif isinstance(event, TextDelta) and event.caller is None:

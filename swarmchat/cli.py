@@ -5,9 +5,11 @@ Imports are lazy so that listing commands start fast and never load agency-swarm
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
+import threading
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -142,6 +144,17 @@ def _short_lived() -> None:
     """A command that reads, prints and exits: cyclic GC only costs it time (a third of `show` on a
     10,000-message session), and the process ends before garbage could matter."""
     gc.disable()
+
+
+def _catalog_waits() -> None:
+    """`list` and `search` say so when the catalog they read is locked by another process a while."""
+    from swarmchat.store.catalog import db
+
+    def waiting(path: Path) -> None:
+        sys.stderr.write(f"swarmchat: waiting for {path}: another swarmchat process is updating it\n")
+        sys.stderr.flush()
+
+    db.waiting = waiting
 
 
 def _complete_name(incomplete: str) -> list[str]:
@@ -455,6 +468,7 @@ def list_(
 ) -> None:
     """List sessions, most recently used first."""
     _short_lived()
+    _catalog_waits()
     from swarmchat.safe_text import json_dumps
     from swarmchat.store.base import BadSession, newest_first
 
@@ -708,6 +722,12 @@ def import_(
     from swarmchat.words import counted
 
     typer.echo(f"imported {meta.name} ({counted(meta.turn_count, 'turn')})")
+    if done.ids_renamed:
+        typer.echo(
+            f"gave {counted(done.ids_renamed, 'reused id')} new ones, so the agency keeps every message "
+            "(it keeps one item per id)",
+            err=True,
+        )
     from swarmchat.lifecycle import untrusted
 
     if what := untrusted(meta):
@@ -731,6 +751,7 @@ def search(
 ) -> None:
     """Find the sessions that best match TEXT, with the messages that match."""
     _short_lived()
+    _catalog_waits()
     from swarmchat.store.search import search_sessions
 
     if not text.strip():
@@ -848,6 +869,28 @@ def config_unset(key: Annotated[str, typer.Argument(help="The key to remove.")])
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and an exit code."""
+    try:
+        _main()
+    except SystemExit as exc:
+        _leave(exc)
+
+
+def _leave(exit: SystemExit) -> None:
+    """Exit now: a thread an agency started and left running (not a daemon) would keep the process
+    alive forever after the session was stored and closed, so with one alive the process ends at once."""
+    stray = [t for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not threading.main_thread()]
+    if not stray:
+        raise exit
+    code = exit.code
+    with contextlib.suppress(Exception):
+        if isinstance(code, str):
+            sys.stderr.write(code + "\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except SwarmchatError as exc:

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import re
+
+SECRETS = ("OPENAI_API_KEY", "SWARMCHAT_AGENCY_TOKEN")
+"""The variables whose values swarmchat sends as credentials: never shown, whatever a server echoes."""
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]+")
+
+
+def redact(text: str) -> str:
+    """`text` without the credentials swarmchat sends (a server's error may echo the Authorization
+    header): each secret is replaced by its variable's name."""
+    for variable in SECRETS:
+        secret = os.environ.get(variable, "").strip()
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, f"[{variable}]")
+    return _BEARER.sub(r"\1[redacted]", text)
+
 
 class SwarmchatError(Exception):
-    """Base: `str(err)` is one line saying what is wrong and what to do."""
+    """Base: `str(err)` is one line saying what is wrong and what to do (credentials redacted)."""
 
     exit_code = 2
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class UsageError(SwarmchatError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from swarmchat.errors import redact
+
 INTERRUPTED = "[interrupted]"
 """Ends a reply the user stopped (Ctrl-C, Esc, SIGTERM): stored, so history never ends on two user messages."""
 
@@ -104,6 +106,17 @@ class TurnError:
     message: str
     kind: ErrorKind = "failed"
 
+    def __post_init__(self) -> None:  # the one place a failure becomes text: never with a credential in it
+        object.__setattr__(self, "message", redact(self.message))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about this turn that is not a failure (e.g. what a server sent
+    that could not be stored): one line, shown as a warning (on stderr with -m)."""
+
+    message: str
+
 
 @dataclass(frozen=True)
 class TurnDone:
@@ -114,4 +127,16 @@ class TurnDone:
     interrupted: bool = False
 
 
-Event = TextDelta | Thinking | Usage | MessageDone | Delegation | ToolCall | ToolOutput | Handoff | TurnError | TurnDone
+Event = (
+    TextDelta
+    | Thinking
+    | Usage
+    | MessageDone
+    | Delegation
+    | ToolCall
+    | ToolOutput
+    | Handoff
+    | Notice
+    | TurnError
+    | TurnDone
+)

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from swarmchat.attachments import bad_attachment
 from swarmchat.errors import CorruptSession, InvalidName, UsageError
+from swarmchat.item_ids import unique_ids
 from swarmchat.names import generate_name, validate_name
 from swarmchat.safe_text import json_dumps
 from swarmchat.session import (
@@ -190,6 +192,7 @@ def _items(path: Path, value: object) -> list[Item]:
 class Imported:
     meta: SessionMeta
     renamed: str = ""  # why the name the file gives could not be kept (it was imported under meta.name)
+    ids_renamed: int = 0  # how many ids items reused were given new ones (see item_ids.unique_ids)
 
 
 def import_file(store: SessionStore, path: Path, name: str | None) -> Imported:
@@ -201,6 +204,9 @@ def import_file(store: SessionStore, path: Path, name: str | None) -> Imported:
     meta, items, suggested = read_import(path)
     if not items:  # a session exists from its first message: there would be nothing to store
         raise UsageError(f"{path}: holds no messages; there is nothing to import")
+    if problem := bad_attachment(items):
+        raise UsageError(f"{path}: {problem}; a model API would refuse it on every turn; nothing was imported")
+    items, ids_renamed = unique_ids(items)
     renamed = ""
     if name is None:
         try:
@@ -220,7 +226,7 @@ def import_file(store: SessionStore, path: Path, name: str | None) -> Imported:
         store.write_new(meta, items)
     except RecursionError:
         raise UsageError(f"{path}: its messages are nested too deeply to store; nothing was imported") from None
-    return Imported(meta, renamed)
+    return Imported(meta, renamed, ids_renamed)
 
 
 def damage(store: SessionStore, name: str) -> str | None:

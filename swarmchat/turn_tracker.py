@@ -15,6 +15,7 @@ from swarmchat.events import (
     Event,
     Handoff,
     MessageDone,
+    Notice,
     TextDelta,
     Thinking,
     ToolCall,
@@ -26,6 +27,8 @@ from swarmchat.session import Item
 REASONING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
 """A reasoning summary (Responses; Chat Completions `reasoning_content` as the Agents SDK converts it)
 and raw reasoning text (servers that stream it as `reasoning`)."""
+GUARDRAIL_REPLY = "msg_input_guardrail_guidance"
+"""The id agency-swarm gives the message it streams when an input guardrail trips (its only sign)."""
 
 
 class TurnTracker:
@@ -38,6 +41,7 @@ class TurnTracker:
         self._delegations: dict[str, str] = {}  # call id -> the agent asked
         self.error: str | None = None  # what agency-swarm reported instead of raising (its text only)
         self.usage: dict[str, dict[str, int]] = {}  # agent -> input_tokens, output_tokens, requests
+        self.tools_called: list[str] = []  # the tools the latest model response called (an error may name them)
 
     @property
     def tokens(self) -> tuple[int, int]:
@@ -107,6 +111,10 @@ class TurnTracker:
             and getattr(getattr(data, "item", None), "type", "") == "reasoning"
         ):
             return [Thinking(agent, "", caller)]
+        if data_type == "response.created":
+            self.tools_called = []
+        if data_type == "response.output_item.added" and _get(getattr(data, "item", None), "type") == "function_call":
+            self.tools_called.append(str(_get(data.item, "name") or "tool"))
         if data_type == "response.completed":
             return self._count(agent, getattr(getattr(data, "response", None), "usage", None))
         return []
@@ -150,6 +158,8 @@ class TurnTracker:
             if call_id in self._delegations:  # the other agent's answer: shown as coming from it
                 return [ToolOutput(self._delegations[call_id], agent, output, delegated=True, call_id=call_id)]
             return [ToolOutput(agent, caller, output, delegated=False, call_id=call_id)]
+        if name == "message_output_created" and _get(raw_item, "id") == GUARDRAIL_REPLY and caller is None:
+            return self._guardrail(agent, raw_item)
         if name in ("handoff_occured", "handoff_occurred"):
             target = getattr(getattr(item, "target_agent", None), "name", None)
             if target:
@@ -157,6 +167,17 @@ class TurnTracker:
                 if str(target) != agent:  # agency-swarm tags this event with the new agent already
                     return [Handoff(agent, str(target))]
         return []
+
+    def _guardrail(self, agent: str, raw_item: Any) -> list[Event]:
+        """An input guardrail tripped: its guidance is the answer, shown (and given to -m) as the reply,
+        and marked as a guardrail's."""
+        parts = _get(raw_item, "content") or []
+        text = "".join(str(_get(part, "text") or "") for part in parts if _get(part, "text"))
+        self._flush()
+        self.reply_agent = agent
+        self._texts.append(text)
+        note = Notice(f"{agent}'s input guardrail tripped: this is its answer, not the model's")
+        return [note, TextDelta(agent, None, text), MessageDone(agent, None)] if text else [note]
 
 
 def _get(obj: Any, key: str) -> Any:

@@ -100,13 +100,13 @@ class Binding:
             except Exception as exc:  # what the stream raises instead of reporting
                 if budget.tripped:  # the cap's stop, as its error reached us before the cancel did
                     raise asyncio.CancelledError from exc
-                yield classify(exc, tracker.error or "")
+                yield classify(exc, tracker.error or "", tracker.tools_called)
                 return
             if tracker.error is not None:
                 if budget.tripped:
                     raise asyncio.CancelledError
                 # reported as text only; the run's own exception, when it has one, says more
-                yield classify(getattr(result, "run_loop_exception", None), tracker.error)
+                yield classify(getattr(result, "run_loop_exception", None), tracker.error, tracker.tools_called)
                 return
             tokens = tracker.tokens
             yield TurnDone(tracker.reply_text(), tracker.reply_agent, tokens[0], tokens[1])

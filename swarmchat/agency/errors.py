@@ -6,6 +6,7 @@ typed reached us (agency-swarm reports some failures as a message string alone).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from swarmchat.events import TurnError
@@ -28,8 +29,11 @@ _OVERFLOW_WORDS = ("context_length_exceeded", "maximum context length", "context
 _STATUS_IN_TEXT = re.compile(r"\b(?:error code|status code|status|http)[:\s]+([1-5]\d\d)\b", re.IGNORECASE)
 
 
-def classify(exc: BaseException | None, text: str = "") -> TurnError:
-    """The TurnError for a failure: from the exception when there is one, else from its text."""
+def classify(exc: BaseException | None, text: str = "", tools: Sequence[str] = ()) -> TurnError:
+    """The TurnError for a failure: from the exception when there is one, else from its text. `tools`:
+    those the model called last (named when one of them turns out to need approval)."""
+    if "ToolApprovalItem" in f"{text} {exc}":
+        return needs_approval(tools)
     if exc is not None:
         typed = _typed(exc)
         if typed is not None:
@@ -90,6 +94,16 @@ def _endpoint(exc: BaseException) -> str | None:
         return None
     port = f":{url.port}" if url.port else ""
     return f"{url.scheme}://{url.host}{port}"
+
+
+def needs_approval(tools: Sequence[str]) -> TurnError:
+    """A tool made with needs_approval=True was called: the Agents SDK pauses the run for a yes or no,
+    which agency-swarm 1.11's streaming cannot do (it fails converting the pending approval)."""
+    named = ", ".join(f"'{t}'" for t in dict.fromkeys(tools)) or "a tool"
+    return TurnError(
+        f"{named} needs approval (needs_approval=True), which agency-swarm's streaming cannot pause for; "
+        "the tool did not run: build the agent without needs_approval to use it here"
+    )
 
 
 def from_status(status: int, code: Any, message: str) -> TurnError:

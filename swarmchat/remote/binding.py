@@ -18,9 +18,9 @@ from swarmchat.bound import LiveSession, Message
 from swarmchat.budget import reached_line
 from swarmchat.budget import spent as spent_so_far
 from swarmchat.errors import RemoteAgencyError, SwarmchatError
-from swarmchat.events import Event, TurnDone, TurnError
+from swarmchat.events import Event, Notice, TurnDone, TurnError
 from swarmchat.remote.client import AgencyClient, AgencyUrl, parse_url
-from swarmchat.session import Item, SessionMeta
+from swarmchat.session import Item, SessionMeta, item_text
 from swarmchat.turn_tracker import TurnTracker
 
 
@@ -189,16 +189,18 @@ class RemoteBinding:
                             yield TurnError(self._server_failed(data))
                         elif kind == "messages":
                             done = data
-                            returned = data.get("new_messages")
-                            if isinstance(returned, list) and returned:
-                                self._commit(history + returned)
+                            returned, dropped = server_items(data.get("new_messages"))
+                            if dropped:
+                                yield Notice(self._dropped(dropped))
+                            if returned:
+                                self._commit(history + _keeping(asked, returned))
                         elif kind == "end":
                             break
                 except (asyncio.CancelledError, GeneratorExit):
                     if run_id and done is None:
-                        returned = await self.client.cancel(run_id)
-                        base = history + returned if returned else list(self._items)
-                        self._commit(_with_partial(base, tracker))
+                        returned, _ = server_items(await self.client.cancel(run_id))
+                        base = history + _keeping(asked, returned) if returned else list(self._items)
+                        self._commit(_with_partial(base, tracker, returned))
                     raise
                 finally:
                     reader.cancel()
@@ -228,6 +230,12 @@ class RemoteBinding:
         if data.get("type") == "error":  # agency-swarm streams a model failure as an error event
             return [TurnError(self._server_failed(str(data.get("content", ""))))]
         return tracker.translate(_Seen(data))
+
+    def _dropped(self, count: int) -> str:
+        return (
+            f"the agency at {self.client.url.display} sent {count} item{'s' if count != 1 else ''} that "
+            f"{'are' if count != 1 else 'is'} not a message; not stored (the rest of the turn is)"
+        )
 
     def _server_failed(self, text: str) -> str:
         line = " ".join(text.split())[:200] or "unknown error"
@@ -265,10 +273,36 @@ def _user_items(message: Message, agent: str) -> list[Item]:
     return [{**item, **extra} for item in message]
 
 
-def _with_partial(items: list[Item], tracker: TurnTracker) -> list[Item]:
+def server_items(returned: object) -> tuple[list[Item], int]:
+    """The items of a server's answer that can be stored (JSON objects with a `type` or a `role`), and
+    how many others it held: whatever a server sends, the stored history stays readable."""
+    if not isinstance(returned, list):
+        return [], 0
+    kept = [i for i in returned if isinstance(i, dict) and (_named(i.get("type")) or _named(i.get("role")))]
+    return kept, len(returned) - len(kept)
+
+
+def _named(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _keeping(asked: list[Item], returned: list[Item]) -> list[Item]:
+    """The server's copy of the turn, which replaces ours, never without the user's message: one it
+    left out is kept as swarmchat stored it."""
+    theirs = [(i.get("role"), i.get("content")) for i in returned if i.get("callerAgent") is None]
+    missing = [i for i in asked if (i.get("role"), i.get("content")) not in theirs]
+    return [*missing, *returned]
+
+
+def _with_partial(items: list[Item], tracker: TurnTracker, returned: list[Item] | None = None) -> list[Item]:
     """The same rule as a local turn: what was shown of the reply is kept, marked as interrupted, so
-    the history never ends in two user messages in a row."""
+    the history never ends in two user messages in a row; nor is it lost to a server's answer that
+    holds no reply beginning with what was shown."""
     kept = tracker.interrupted_reply(items) if items else None
+    shown = tracker.reply_text().strip()
+    replies = [text for i in returned or [] if i.get("role") == "assistant" and (text := item_text(i).strip())]
+    if kept is None and shown and returned and not any(r.startswith(shown) or shown.startswith(r) for r in replies):
+        kept = tracker.interrupted_reply([])
     return items if kept is None else [*items, kept]
 
 

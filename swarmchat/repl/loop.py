@@ -29,7 +29,7 @@ from swarmchat.repl.usage import Usage
 from swarmchat.safe_text import say
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import OpenSession, SessionStore
-from swarmchat.stream_view import TurnView, error_line
+from swarmchat.stream_view import TurnView, error_line, pieces
 from swarmchat.terminal_modes import streaming_input, watching_keys
 from swarmchat.transcript import turns
 
@@ -52,6 +52,7 @@ class Repl:
         self.pending: list[Attachment] = []
         """Files attached (/attach) to go with the next message."""
         self._task: asyncio.Task[Any] | None = None
+        self._draft = ""  # a message stopped before it was sent, back at the next prompt
         self._history_broken = False
         completer = ChatCompleter(self._arguments, self.agent_names)
         history = screen.input_history(session.meta.name, self.history_failed)
@@ -151,7 +152,8 @@ class Repl:
         try:
             while self.leaving is None:
                 try:
-                    line = await self.prompt.prompt_async(lambda: screen.prompt_text(self.recipient()))
+                    draft, self._draft = self._draft, ""
+                    line = await self.prompt.prompt_async(lambda: screen.prompt_text(self.recipient()), default=draft)
                 except KeyboardInterrupt:
                     continue  # Ctrl-C at the prompt clears the line
                 except EOFError:
@@ -249,6 +251,12 @@ class Repl:
     async def send(self, text: str, recipient: str | None = None) -> None:
         try:
             binding = await self.ready()
+        except asyncio.CancelledError:  # stopped while the agency loads: the message was never sent
+            self._draft = f"/{text}" if text.startswith("/") else text  # as typed (see lines.message_text)
+            self.console.print(
+                say(("not sent (the agency was still loading): your message is back at the prompt", "yellow"))
+            )
+            raise
         except AgencyMissing as exc:
             error_line(self.console, f"not sent: {exc}")
             return
@@ -295,7 +303,9 @@ class Repl:
             with watching_keys(task.cancel) as typed:
                 try:
                     async for event in binding.turn(message, recipient):
-                        view.show(event)
+                        for piece in pieces(event):
+                            view.show(piece)
+                            await asyncio.sleep(0)  # a burst of events (or a huge one) still lets the stop keys in
                         if isinstance(event, CallUsage):
                             calls.append(event)
                             self.usage.input_tokens += event.input_tokens

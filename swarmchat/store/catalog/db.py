@@ -28,6 +28,8 @@ from pathlib import Path
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store.base import BadSession, Listed
 from swarmchat.store.catalog.texts import rows
+from swarmchat.store.datafiles import NotAFile, open_file
+from swarmchat.store.datafiles import remove as remove_entry
 
 VERSION = 2
 META = [f.name for f in fields(SessionMeta)]
@@ -37,6 +39,10 @@ BOOL_FIELDS = {f.name for f in fields(SessionMeta) if str(f.type) == "bool"}
 """True/false fields, which SQLite gives back as 1/0."""
 POS_BITS = 24  # items per session that are indexed: 16.7 million
 BUSY_MS = 30_000  # longer than a cold build of a large store takes
+NOTICE_MS = 1_000  # a wait for another process's write lock longer than this is told to `waiting`
+waiting: Callable[[Path], None] | None = None
+"""Called (once per wait) when another process has held the catalog's write lock for NOTICE_MS: the CLI
+says so on stderr, so `list` and `search` never stall silently."""
 _FINGERPRINT = f"{VERSION}:{','.join(META)}"
 
 _SCHEMA = f"""
@@ -63,8 +69,9 @@ Entry = tuple[SessionMeta, list[Item]] | BadSession | None  # None: the session 
 
 
 class Catalog:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self.conn = conn
+        self.path = path
         # message rows to write once the session rows are: FTS5 flushes its pending index to disk at
         # every statement savepoint (an upsert opens one), which made a cold build several times slower
         self._pending: list[tuple[int, list[Item], bool]] = []
@@ -99,7 +106,7 @@ class Catalog:
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """One write transaction, the lock taken at its start (another writer is waited for)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        _begin(self.conn, self.path)
         try:
             yield
             for sid, items, fresh in self._pending:
@@ -223,10 +230,10 @@ def using[T](path: Path | None, work: Callable[[Catalog], T]) -> T:
         for attempt in range(2):
             try:
                 conn = _connect(path)
-            except OSError:
+            except (OSError, NotAFile):
                 break
             try:
-                return _work(conn, work)
+                return _work(conn, work, path)
             except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
                 raise  # a bug, not a bad file
             except sqlite3.DatabaseError:
@@ -236,27 +243,57 @@ def using[T](path: Path | None, work: Callable[[Catalog], T]) -> T:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """The catalog's connection; its files are private, like the sessions, and, like every data file,
+    never opened through a link: a symlink (or anything but a regular file) where one belongs is
+    removed (it is a cache), so nothing is written through to a link's target."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))  # private, like the sessions
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        entry = Path(f"{path}{suffix}")
+        try:
+            os.close(open_file(entry, os.O_RDWR | (0 if suffix else os.O_CREAT)))
+        except FileNotFoundError:
+            pass
+        except NotAFile:
+            remove_entry(entry)
+            if not suffix:
+                os.close(open_file(entry, os.O_RDWR | os.O_CREAT | os.O_EXCL))
     return sqlite3.connect(path, isolation_level=None, timeout=BUSY_MS / 1000)
 
 
-def _work[T](conn: sqlite3.Connection, work: Callable[[Catalog], T]) -> T:
+def _work[T](conn: sqlite3.Connection, work: Callable[[Catalog], T], path: Path | None = None) -> T:
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-        _prepare(conn)
-        return work(Catalog(conn))
+        _prepare(conn, path)
+        return work(Catalog(conn, path))
     finally:
         conn.close()
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
+def _begin(conn: sqlite3.Connection, path: Path | None) -> None:
+    """BEGIN IMMEDIATE: another process's write lock is waited for, and a long wait is told to `waiting`."""
+    if path is None or waiting is None:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    conn.execute(f"PRAGMA busy_timeout = {NOTICE_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+    waiting(path)
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _prepare(conn: sqlite3.Connection, path: Path | None = None) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")  # a crash may lose the last update (then redone), not corrupt
     if _fingerprint(conn) == _FINGERPRINT:
         return
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
+    _begin(conn, path)
     try:
         found = _fingerprint(conn)
         if found is None and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
