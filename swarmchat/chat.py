@@ -42,47 +42,35 @@ def one_shot(
     the agency is bound, before the message is sent (a new session's generated name is printed only
     when it will exist). Without `out` and `err` given, what the agency writes to fds 1 and 2 itself
     is shown on stderr (see `diverted`): stdout is the reply (or the JSON Lines) only."""
-    if out is None and err is None:
-        from swarmchat.diverted import diverted
+    with contextlib.ExitStack() as stack:
+        if out is None and err is None:
+            from swarmchat.diverted import diverted
 
-        with diverted() as (own_out, own_err):
-            return one_shot(
-                store,
-                name,
-                create=create,
-                agency=agency,
-                text=text,
-                files=files,
-                out=own_out,
-                err=own_err,
-                announce=announce,
-                as_json=as_json,
-                cap_set=cap_set,
-            )
-    out = out or sys.stdout
-    err = err or sys.stderr
-    events = JsonEvents(out) if as_json else None
-    try:
-        session = store.open(name, create=create)
-    except SwarmchatError as exc:
-        if events:
-            events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
-        raise
-    try:
-        code = _bound_turn(session, agency, text, files, out, err, events, cap_set, announce)
-    except BaseException as exc:
-        if events and isinstance(exc, SwarmchatError):
-            events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
-        with contextlib.suppress(SwarmchatError):  # the first failure is the one the user sees
-            session.close()
-        raise
-    try:
-        session.close()
-    except SwarmchatError:
-        if not code:
+            out, err = stack.enter_context(diverted())
+        out = out or sys.stdout
+        err = err or sys.stderr
+        events = JsonEvents(out) if as_json else None
+        try:
+            session = store.open(name, create=create)
+        except SwarmchatError as exc:
+            if events:
+                events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
             raise
-        # a save already failed and was reported in its one line; closing failed for the same cause
-    return code
+        try:
+            code = _bound_turn(session, agency, text, files, out, err, events, cap_set, announce)
+        except BaseException as exc:
+            if events and isinstance(exc, SwarmchatError):
+                events.error("usage" if exc.exit_code == 2 else "failed", str(exc))
+            with contextlib.suppress(SwarmchatError):  # the first failure is the one the user sees
+                session.close()
+            raise
+        try:
+            session.close()
+        except SwarmchatError:
+            if not code:
+                raise
+            # a save already failed and was reported in its one line; closing failed for the same cause
+        return code
 
 
 def _bound_turn(

@@ -455,7 +455,6 @@ def _run_chat(
             cap_set=cap_set,
         )
         raise typer.Exit(code)
-        raise typer.Exit(code)
 
 
 @app.command("list", epilog=_examples("swarmchat list", "swarmchat list --tag work --json"))
