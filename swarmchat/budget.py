@@ -22,12 +22,6 @@ WARN_AT = 0.8
 """The toolbar warns once this share of the cap is spent."""
 
 
-def default_max_cost() -> float | None:
-    """The cap a new session gets when --max-cost is not given. The one place a config file's
-    `max_cost` is to be read (none yet: no cap)."""
-    return None
-
-
 def parse_cost(text: str, what: str = "--max-cost") -> float:
     """A cap in dollars: a positive number such as 0.50 (a leading $ allowed)."""
     try:

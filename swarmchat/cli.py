@@ -292,7 +292,7 @@ def new(
     agency), else `agency` in the config file, else the built-in assistant; ./.env is read first.
     """
     from swarmchat import lifecycle, project
-    from swarmchat.budget import default_max_cost, parse_cost
+    from swarmchat.budget import parse_cost
     from swarmchat.durations import parse_duration
     from swarmchat.names import validate_name
     from swarmchat.session import SessionMeta
@@ -300,7 +300,7 @@ def new(
     text = _message_text(message)  # bad input is refused before the store is touched
     files = _attachments(attach, text)
     _json_needs_message(as_json, text)
-    cap = parse_cost(max_cost) if max_cost is not None else default_max_cost()
+    cap = parse_cost(max_cost) if max_cost is not None else project.default_max_cost()
     _check_client_settings()
     chosen = project.prepare_new(agency, model, base_url, api.value if api else None)
     store = _store()

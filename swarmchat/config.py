@@ -27,6 +27,7 @@ KEYS: dict[str, str] = {
     "base_url": "OPENAI_BASE_URL",
     "api": "SWARMCHAT_API",
     "store": "SWARMCHAT_STORE",
+    "max_cost": "SWARMCHAT_MAX_COST",
 }
 """Each key of the config file, and the environment variable that overrides it."""
 APIS = ("responses", "chat")
@@ -120,12 +121,27 @@ def line_of(text: str, key: str) -> int:
 
 def value_problem(key: str, value: object) -> str | None:
     """Why `value` cannot be the value of `key`, or None."""
+    if key == "max_cost":
+        return _cost_problem(value)
     if not isinstance(value, str) or not value.strip():
         return "give a non-empty string in quotes"
     if key == "api" and value not in APIS:
         return f"'{value}' is not an API; give responses or chat"
     if key == "base_url" and not value.startswith(("http://", "https://")):
         return f"'{value}' is not a URL; give one such as http://localhost:11434/v1"
+    return None
+
+
+def _cost_problem(value: object) -> str | None:
+    """A spending cap: dollars above 0, as a number or a string such as "0.50"."""
+    from swarmchat.budget import parse_cost
+
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return "give an amount of dollars above 0, such as 0.50"
+    try:
+        parse_cost(str(value), "max_cost")
+    except UsageError as exc:
+        return str(exc)
     return None
 
 
@@ -160,7 +176,7 @@ def set_value(key: str, value: str, path: Path | None = None) -> Path:
 
     path = path or config_path()
     doc = _document(path)
-    doc[key] = value
+    doc[key] = float(value.strip().removeprefix("$")) if key == "max_cost" else value
     _replace(path, tomlkit.dumps(doc))
     return path
 

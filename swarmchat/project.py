@@ -204,8 +204,18 @@ BUILT_IN = {
     "base_url": "https://api.openai.com/v1",
     "api": "responses",
     "store": "(files in the data dir)",
+    "max_cost": "(no cap)",
 }
 HIDDEN = "(hidden)"
+
+
+def default_max_cost() -> float | None:
+    """The cap a new session gets when --max-cost is not given: SWARMCHAT_MAX_COST, else `max_cost` in
+    the config file, else none."""
+    from swarmchat.budget import parse_cost
+
+    chosen = pick("max_cost", None, Config.load())
+    return parse_cost(chosen.value, f"max_cost (from {chosen.origin})") if chosen.value else None
 
 
 def effective_settings() -> list[tuple[str, str, str]]:

@@ -317,3 +317,27 @@ def test_help_teaches(cli: Run) -> None:
         shown = cli(*command.split(), "--help").stdout.rstrip().splitlines()
         tail = shown[shown.index("  Examples:") + 1 :]
         assert tail and all(line.strip().startswith(f"swarmchat {command}") for line in tail), (command, shown[-4:])
+
+
+def test_the_config_files_max_cost_caps_new_sessions(cli: Run, server: FakeOpenAI, tmp_path: Path) -> None:
+    """`max_cost` in the config file is a new session's cap (SWARMCHAT_MAX_COST and --max-cost beat it); a
+    bad one is one line naming the file, the line and the key."""
+    config = tmp_path / "config" / "config.toml"
+    here = elsewhere(tmp_path)
+    assert cli("config", "set", "max_cost", "$0.50").returncode == 0
+    assert "max_cost = 0.5" in config.read_text()
+    assert f"config file {config}:1\tmax_cost=0.5" in cli("config", cwd=here).stdout.splitlines()
+    for name, extra, env, cap in (
+        ("capped", [], {}, 0.5),
+        ("by-env", [], {"SWARMCHAT_MAX_COST": "2"}, 2.0),
+        ("by-flag", ["--max-cost", "3"], {"SWARMCHAT_MAX_COST": "2"}, 3.0),
+    ):
+        done = cli("new", name, "--base-url", server.url, *extra, "-m", "hi", cwd=here, env=env)
+        assert done.returncode == 0, done.stderr
+        assert sessions(cli)[name]["max_cost"] == cap
+    config.write_text("model = 'm'\nmax_cost = -1\n")
+    bad = cli("new", "never", "--base-url", server.url, "-m", "hi", cwd=here)
+    line = one_error_line(bad.stderr)
+    assert bad.returncode == 2 and f"{config}:2" in line and "max_cost" in line
+    config.unlink()
+    assert "never" not in sessions(cli)
