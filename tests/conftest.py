@@ -82,7 +82,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "SWARMCHAT_API",
         "OPENAI_BASE_URL",
         "SWARMCHAT_TRACING",
+        "SWARMCHAT_MAX_COST",
         "NO_COLOR",
+        "COLUMNS",  # pytest-xdist's workers set COLUMNS and LINES (80x24): they would beat a pty's own size
+        "LINES",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")

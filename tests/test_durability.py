@@ -362,7 +362,7 @@ def test_a_live_holder_is_named_and_a_killed_one_is_taken_over(
         before = raw_state(store_url, data_dir)
         for args in (["resume", "x", "-m", "hi"], ["delete", "x", "--yes"], ["rename", "x", "y"]):
             done = cli(*args)
-            assert done.returncode == 2, (args, done.stderr)
+            assert done.returncode == 3, (args, done.stderr)  # open in another process: retry later
             line = one_error_line(done.stderr)
             assert f"pid {holder.pid} on host {socket.gethostname()}" in line, line
             assert "'x'" in line and "close it there first" in line, line

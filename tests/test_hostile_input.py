@@ -164,6 +164,9 @@ def test_on_a_terminal_resume_shows_the_spec_and_asks(cli: Run, server: FakeOpen
         t.expect("Go on? [y/N]")
         t.line("y")
         t.prompt()
+        t.line("hi")  # a turn: the agency file has surely been imported by its end
+        t.expect("echo: hi")
+        t.prompt()
         t.exit()
     finally:
         t.close()

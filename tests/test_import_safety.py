@@ -40,7 +40,7 @@ def test_an_import_reusing_ids_keeps_every_item_through_a_turn(
 
     out = cli("import", str(path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "imported reused (12 messages)"
+    assert out.stdout.strip() == "imported reused (3 turns)"
     assert out.stderr.strip() == (
         "gave 6 reused ids new ones, so the agency keeps every message (it keeps one item per id)"
     )

@@ -232,7 +232,7 @@ def test_ctrl_c_at_the_prompt_clears_the_line(term, server: FakeOpenAI) -> None:
 
 
 def test_slash_commands(term, server: FakeOpenAI, tmp_path: Path, data_dir: Path) -> None:
-    t = term("new", "cmds", "--base-url", server.url, "--model", "gpt-4o")
+    t = term("new", "cmds", "--base-url", server.url, "--model", "gpt-4o", lines=70)  # /help fits: not paged
     t.prompt()
     t.line("/help")
     screen = t.expect("stop a reply")  # the last row of the help table

@@ -82,5 +82,5 @@ def test_well_formed_client_settings_are_accepted(cli: Run, server: FakeOpenAI) 
 @pytest.mark.parametrize("spec", [".", "..x", "my agency:create", "pkg..mod"])
 def test_a_malformed_spec_is_one_line_saying_what_a_spec_looks_like(cli: Run, data_dir: Path, spec: str) -> None:
     done = cli("new", "--agency", spec, "-m", "hi")
-    line = refused(done, data_dir, f"'{spec}' names no module or file", "pkg.module:attr", "path/to/file.py:attr")
+    line = refused(done, data_dir, f"'{spec}' is not an agency SPEC", "package.module[:attr]", "path/to/file.py[:attr]")
     assert "TypeError" not in line and "session:" not in done.stderr  # no generated name for what never existed
