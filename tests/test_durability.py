@@ -30,6 +30,8 @@ from swarmchat.store import SessionStore, open_store
 from swarmchat.store.files import FileStore
 from swarmchat.store.redis import log_key
 
+pytestmark = pytest.mark.timeout(400)  # several processes per test, each paying the imports
+
 # --- the crash test's writer ---------------------------------------------------------------------
 # A child process that writes turns the way agency-swarm does: begin_turn, save() of one live list
 # that grows, shrinks and has its items rewritten in place, end_turn. After each save returns it

@@ -35,6 +35,8 @@ from swarmchat.events import Event, TurnDone, TurnError
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore, open_store
 
+pytestmark = pytest.mark.timeout(400)  # several processes per test, each paying the imports
+
 APIS = ["responses", "chat"]
 ASK = "Find the boiling point."
 SERVER_IDS = re.compile(r"\b(msg|fc|resp|chatcmpl)_\d{6}\b")  # ids the scripted server numbers per reply

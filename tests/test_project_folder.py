@@ -23,6 +23,8 @@ from test_import_guard import imported
 from swarmchat.session import parse_time
 from swarmchat.store import open_store
 
+pytestmark = pytest.mark.timeout(400)  # several processes per test, each paying the imports
+
 SECRET = "sk-from-dotenv-7f3a9c"
 LONG_AGO = "2026-01-01T00:00:00.000+00:00"
 

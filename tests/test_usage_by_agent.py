@@ -17,6 +17,8 @@ from fake_openai import FakeOpenAI, Reply, send_message
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import open_store
 
+pytestmark = pytest.mark.timeout(400)  # several processes per test, each paying the imports
+
 LEAD_ASKS = Reply(tool_calls=[send_message("Researcher", "Find the boiling point of water.")], usage=(100, 10))
 WORKER_ANSWERS = Reply("Water boils at 100 °C at sea level.", usage=(50, 5))
 LEAD_REPLIES = Reply("The researcher says: 100 °C.", usage=(200, 20))
