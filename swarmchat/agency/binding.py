@@ -32,8 +32,6 @@ class Binding:
     live: LiveSession
     replay_problems: list[str] = field(default_factory=list)
     guard: TurnGuard = field(default_factory=TurnGuard)
-    client: Any = None  # swarmchat's OpenAI client, when configure_models made one
-    own_models: list[Any] = field(default_factory=list)  # model objects configure_models made on it
     cap: CapState | None = None  # the spending cap's check before every model call (budget_hooks)
 
     @property
@@ -64,13 +62,7 @@ class Binding:
         return str(getattr(model, "model", model) or "")
 
     def set_model(self, model: str) -> None:
-        self.configured(configure_models(self.agency, replace(self.live.meta, model=model)), model)
-
-    def configured(self, client: Any, model: str) -> None:
-        """Remember the client configure_models made, and the model objects it made on it for `model`."""
-        self.client = client
-        agents = self.agency.agents.values()
-        self.own_models = [a.model for a in agents if not isinstance(a.model, str)] if client and model else []
+        configure_models(self.agency, replace(self.live.meta, model=model))
 
     async def summarize(self, transcript: str, instructions: str) -> str:
         """Ask the entry agent's model (same client, same API) for a summary of `transcript`."""
@@ -180,7 +172,7 @@ def bind(meta: SessionMeta, live: LiveSession, spec_override: str | None = None)
 
     agency = construct(target, spec, live.load, save)
     binding = Binding(agency, live, guard=guard)
-    binding.configured(configure_models(agency, meta), meta.model or "")
+    configure_models(agency, meta)
     if spec_override and (spec_override != meta.agency or folder != meta.agency_dir):
         live.session.update_meta(agency=spec_override, agency_dir=folder)
     binding.replay_problems = _changed_agency(binding, meta)
