@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
+import zygote
 from terminal import Terminal
 from tiers import no_process_or_server
 
@@ -130,11 +131,13 @@ def one_error_line(stderr: str) -> str:
 
 @pytest.fixture
 def cli() -> Run:
-    """Run `swarmchat ARGS` in a subprocess, as a user would; stdin is empty unless `input` is given.
+    """Run `swarmchat ARGS` in a process of its own, as a user would; stdin is empty unless `input` is given.
 
-    `cwd` runs it in another folder (a project folder a test made) with this checkout first on the import
-    path; `installed` runs the installed `swarmchat` script instead of `python -m swarmchat` (whose
-    import path starts with the current folder, which the script's does not)."""
+    The process is forked by the test worker's zygote (zygote.py: agency-swarm imported once), or is a
+    new interpreter when the run needs one (`fresh`, a start-up variable changed, `--debug`). `cwd` runs
+    it in another folder (a project folder a test made) with this checkout first on the import path;
+    `installed` runs the installed `swarmchat` script instead of `python -m swarmchat` (whose import path
+    starts with the current folder, which the script's does not)."""
 
     def run(
         *args: str,
@@ -143,7 +146,11 @@ def cli() -> Run:
         timeout: float = 90,
         cwd: Path | None = None,
         installed: bool = False,
+        fresh: bool = False,
     ) -> subprocess.CompletedProcess[str]:
+        full = {**os.environ, **(env or {})}
+        if not (installed or fresh or zygote.needs_fresh(full, args)):
+            return zygote.run(args, input=input, env=full, timeout=timeout, cwd=cwd or ROOT)
         command = (
             [str(Path(sys.executable).with_name("swarmchat"))] if installed else [sys.executable, "-m", "swarmchat"]
         )
@@ -153,19 +160,12 @@ def cli() -> Run:
             stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
-            env={**os.environ, **in_checkout(cwd), **(env or {})},
+            env={**full, **zygote.in_checkout(cwd)},
             timeout=timeout,
             cwd=cwd or ROOT,
         )
 
     return run
-
-
-def in_checkout(cwd: Path | None) -> dict[str, str]:
-    """The environment that runs this checkout's swarmchat from another folder."""
-    if cwd is None:
-        return {}
-    return {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 @pytest.fixture(params=["files", pytest.param("redis", marks=pytest.mark.slow)])
@@ -185,7 +185,7 @@ def term() -> Iterator[Callable[..., Terminal]]:
     def start(
         *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, columns: int = 120, lines: int = 40
     ) -> Terminal:
-        terminal = Terminal(*args, env={**in_checkout(cwd), **(env or {})}, cwd=cwd, columns=columns, lines=lines)
+        terminal = Terminal(*args, env=env, cwd=cwd, columns=columns, lines=lines)
         opened.append(terminal)
         return terminal
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 
 import pexpect
 import pyte
+import zygote
 
 PROMPT = re.compile(r"(\w+|…) › ")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]|\r")
@@ -47,11 +47,10 @@ class Terminal:
         cwd: str | os.PathLike[str] | None = None,
         columns: int = 120,
         lines: int = 40,
+        fresh: bool = False,
     ) -> None:
         env = {**os.environ, "TERM": "xterm-256color", "EDITOR": "true", **(env or {})}
-        self.child = pexpect.spawn(
-            sys.executable, ["-m", "swarmchat", *args], env=env, dimensions=(lines, columns), encoding="utf-8", cwd=cwd
-        )
+        self.child = zygote.spawn(args, env=env, fresh=fresh, dimensions=(lines, columns), encoding="utf-8", cwd=cwd)
         self.timeout = timeout
         self.started = time.monotonic()
         self.raw = ""

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import zygote
 from conftest import ROOT, Run
 from test_lifecycle import make
 
@@ -42,8 +42,8 @@ def test_list_says_it_waits_for_a_catalog_another_process_holds(cli: Run, data_d
     make("", "second", "two")  # the next list has to write it
     holder = sqlite3.connect(catalog_path(open_store()), isolation_level=None)  # type: ignore[arg-type]
     holder.execute("BEGIN IMMEDIATE")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "list", "--json"],
+    proc = zygote.popen(
+        ["list", "--json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     try:

@@ -19,12 +19,12 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import zygote
 from agencies import TWO_AGENTS, write_agency
 from conftest import SOAK, Run
 from fake_openai import FakeOpenAI, Reply, Request, send_message
@@ -89,8 +89,8 @@ def kill_runs(name: str, points: list[tuple[int, float]], server: FakeOpenAI) ->
     for run, (request, after_s) in enumerate(points):
         seen = len(server.requests)
         turn = f"{name} turn {run}"
-        child = subprocess.Popen(
-            [sys.executable, "-m", "swarmchat", "resume", name, "-m", turn],
+        child = zygote.popen(
+            ["resume", name, "-m", turn],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

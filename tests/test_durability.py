@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import redis
+import zygote
 from conftest import ROOT, SOAK, Run, one_error_line, raw_state
 from fake_openai import FakeOpenAI, Reply
 from hypothesis import HealthCheck, example, given, settings
@@ -270,8 +271,8 @@ def test_sigkill_of_a_real_swarmchat_mid_stream_keeps_the_session(store_url: str
     for n in range(1, 4):
         before = store.read("live")[1]
         server.push(Reply(" ".join(f"w{i}" for i in range(40)), delay=0.04))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "swarmchat", "resume", "live", "-m", f"turn {n}"],
+        proc = zygote.popen(
+            ["resume", "live", "-m", f"turn {n}"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -385,8 +386,8 @@ def test_two_racing_new_with_one_name_exactly_one_wins(store_url: str, server: F
     """Two `swarmchat new same -m ...` started together: one talks to the model, the other exits 2."""
     server.push(Reply("the winner's reply, slowly streamed", delay=0.2))
     racers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "swarmchat", "new", "same", "--base-url", server.url, "-m", f"from {who}"],
+        zygote.popen(
+            ["new", "same", "--base-url", server.url, "-m", f"from {who}"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

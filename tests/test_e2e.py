@@ -153,7 +153,8 @@ def test_a_dotenv_beside_the_install_does_not_override_the_users_environment(cli
     assert not dotenv.exists(), f"{dotenv} exists; this test needs to create it"
     dotenv.write_text("OPENAI_BASE_URL=http://127.0.0.1:9/v1\nOPENAI_API_KEY=sk-from-dotenv\n")
     try:
-        done = cli("new", "env", "-m", "who answers?", env={"OPENAI_BASE_URL": server.url})
+        # a new interpreter: the import that reads the .env is what is tested
+        done = cli("new", "env", "-m", "who answers?", env={"OPENAI_BASE_URL": server.url}, fresh=True)
     finally:
         dotenv.unlink()
     assert done.returncode == 0, done.stderr

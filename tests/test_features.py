@@ -7,11 +7,11 @@ import json
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
+import zygote
 from agencies import HANDOFF, TWO_AGENTS, write_agency
 from conftest import ROOT, Run, one_error_line, raw_state
 from terminal import ANSI, Terminal
@@ -202,9 +202,8 @@ def recording_pager(tmp_path: Path) -> tuple[str, Path]:
 
 
 def show_in_terminal(name: str, env: dict[str, str], rows: int = 24) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "swarmchat", "show", name],
+    return zygote.spawn(
+        ["show", name],
         env={**os.environ, "TERM": "xterm-256color", **env},
         dimensions=(rows, 100),
         encoding="utf-8",
@@ -255,9 +254,8 @@ def test_show_on_a_terminal_prints_a_short_transcript_without_a_pager(tmp_path: 
 def test_show_pages_with_less_by_default_and_q_returns(tmp_path: Path) -> None:
     long_session("long")
     env = {k: v for k, v in os.environ.items() if k not in ("PAGER", "LESS", "MANPAGER")}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "swarmchat", "show", "long"],
+    child = zygote.spawn(
+        ["show", "long"],
         env={**env, "TERM": "xterm-256color"},
         dimensions=(24, 100),
         encoding="utf-8",

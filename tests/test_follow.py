@@ -4,10 +4,11 @@ compaction of the journal and up to a rename or a delete. Waits for text, never 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import zygote
 from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI
 from test_one_shot_signals import read_until
@@ -26,9 +27,9 @@ def follower() -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait()
 
 
-def follow(started: list[subprocess.Popen[bytes]], name: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "show", name, "--follow"],
+def follow(started: list[subprocess.Popen[bytes]], name: str) -> Any:
+    proc = zygote.popen(
+        ["show", name, "--follow"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

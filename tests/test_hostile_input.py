@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pexpect
 import pytest
+import zygote
 from conftest import ROOT, Run, hostile_export, one_error_line
 from fake_openai import FakeOpenAI, Reply
 from terminal import Terminal
@@ -147,8 +148,8 @@ def test_on_a_terminal_resume_shows_the_spec_and_asks(cli: Run, server: FakeOpen
     export, spec, marker = hostile_export(tmp_path, server.url)
     assert cli("import", str(export)).returncode == 0
 
-    child = pexpect.spawn(
-        sys.executable, ["-m", "swarmchat", "resume", "gift"], env=dict(os.environ), cwd=str(ROOT),
+    child = zygote.spawn(
+        ["resume", "gift"], env=dict(os.environ), cwd=str(ROOT),
         encoding="utf-8", timeout=60, dimensions=(40, 200),
     )  # fmt: skip
     child.expect_exact("Go on? [y/N]")
@@ -229,8 +230,8 @@ def test_delete_yes_removes_sessions_whose_meta_or_journal_is_damaged(cli: Run, 
 @pytest.mark.slow  # starts a process
 def test_the_confirmation_names_each_damaged_session_and_why(data_dir: Path) -> None:
     damaged_sessions(data_dir)
-    child = pexpect.spawn(
-        sys.executable, ["-m", "swarmchat", "delete", "meta", "journal", "fine"], env=dict(os.environ),
+    child = zygote.spawn(
+        ["delete", "meta", "journal", "fine"], env=dict(os.environ),
         cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(40, 400),
     )  # fmt: skip
     child.expect_exact("[y/N]")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import zygote
 from agencies import TWO_AGENTS, write_agency
 from agency_server import AgencyServer
 from conftest import ROOT, Run, one_error_line, stored
@@ -131,8 +131,8 @@ def test_a_failed_turn_ends_with_an_error_event(cli: Run, server: FakeOpenAI) ->
 def test_sigint_mid_stream_ends_with_done_interrupted(cli: Run, server: FakeOpenAI) -> None:
     words = " ".join(f"word{i}" for i in range(60))
     server.push(Reply(words, delay=0.4))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "new", "x", "--base-url", server.url, "-m", "a long story", "--json"],
+    proc = zygote.popen(
+        ["new", "x", "--base-url", server.url, "-m", "a long story", "--json"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

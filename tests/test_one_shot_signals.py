@@ -9,10 +9,10 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+import zygote
 from conftest import ROOT, Run, one_error_line
 from fake_openai import FakeOpenAI, Reply
 
@@ -38,8 +38,8 @@ def read_until(proc: subprocess.Popen[bytes], needle: bytes, timeout: float = 12
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_stop_signal_mid_reply_keeps_the_partial_reply(cli: Run, server: FakeOpenAI, sig: signal.Signals) -> None:
     server.push(Reply(WORDS, delay=0.4))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "new", "x", "--base-url", server.url, "-m", "tell me a long story"],
+    proc = zygote.popen(
+        ["new", "x", "--base-url", server.url, "-m", "tell me a long story"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import MARKER_AGENCY, Run, in_checkout, one_error_line, raw_state, stored, write_dated
+import zygote
+from conftest import MARKER_AGENCY, Run, one_error_line, raw_state, stored, write_dated
 from fake_openai import FakeOpenAI
 from test_import_guard import imported
 
@@ -295,7 +296,7 @@ def test_offline_commands_read_no_env_and_import_no_agency(args: list[str], tmp_
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "swarmchat", *args],
         cwd=proj,
-        env={**os.environ, **in_checkout(proj)},
+        env={**os.environ, **zygote.in_checkout(proj)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

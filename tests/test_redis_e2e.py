@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import zygote
 from conftest import ROOT, Run, one_error_line, raw_state
 from fake_openai import FakeOpenAI, Reply, Request
 from redis_server import RedisServer, free_port
@@ -76,11 +77,11 @@ def gate(server: FakeOpenAI) -> Iterator[threading.Event]:
         opened.set()
 
 
-def start_turn(server: FakeOpenAI, name: str, text: str) -> subprocess.Popen[str]:
+def start_turn(server: FakeOpenAI, name: str, text: str) -> Any:
     """`swarmchat resume NAME -m TEXT` in the background, returned once its request reached the server."""
     seen = len(server.requests)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "resume", name, "-m", text],
+    proc = zygote.popen(
+        ["resume", name, "-m", text],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     deadline = time.monotonic() + 60

@@ -10,9 +10,9 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import time
 
+import zygote
 from agency_server import ASSISTANT, AgencyServer, StartServer
 from conftest import ROOT, Run, one_error_line, roles
 from fake_openai import FakeOpenAI, Reply, send_message
@@ -181,8 +181,8 @@ def test_a_server_killed_mid_stream_is_one_line_and_keeps_what_was_said(
 ) -> None:
     srv = agency_server({"assistant": ASSISTANT})
     server.push(Reply(" ".join(f"word{n}" for n in range(400)), delay=0.05))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "new", "cut", "--agency", srv.url("assistant"), "-m", "a long story"],
+    proc = zygote.popen(
+        ["new", "cut", "--agency", srv.url("assistant"), "-m", "a long story"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

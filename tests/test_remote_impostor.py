@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from typing import Any
 
 import pytest
+import zygote
 from conftest import ROOT, Run, one_error_line, stored
 from impostor_agency import AGENT, Impostor, reply, server_user
 from test_one_shot_signals import read_until
@@ -67,8 +67,8 @@ def test_a_cancel_reply_never_takes_away_the_message_or_the_reply_shown(impostor
     impostor.hold = True
     impostor.cancelled = CANCEL_REPLIES[kind]
     impostor.start()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "swarmchat", "new", "cut", "--agency", impostor.url, "-m", "a story"],
+    proc = zygote.popen(
+        ["new", "cut", "--agency", impostor.url, "-m", "a story"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pexpect
 import pytest
+import zygote
 from conftest import ROOT, Run
 from fake_openai import FakeOpenAI, Reply
 from terminal import ANSI, Terminal
@@ -161,8 +161,8 @@ def store_hostile(name: str = "evil") -> None:
 
 def on_a_pty(*args: str) -> tuple[str, int]:
     """Run `swarmchat ARGS` in a real pseudo-terminal (stdout and stderr both terminals); all it printed."""
-    child = pexpect.spawn(
-        sys.executable, ["-m", "swarmchat", *args], env={**os.environ, "TERM": "xterm-256color"},
+    child = zygote.spawn(
+        [*args], env={**os.environ, "TERM": "xterm-256color"},
         cwd=str(ROOT), dimensions=(40, 120), encoding="utf-8", timeout=90,
     )  # fmt: skip
     child.expect(pexpect.EOF)

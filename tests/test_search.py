@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zygote
 from conftest import Run, one_error_line
 
 from swarmchat.session import Item, SessionMeta
@@ -277,12 +278,11 @@ def test_two_processes_catching_up_at_once(cli: Run, data_dir: Path) -> None:
     for i in range(40):
         make(f"s{i:02d}", msg("user", f"concurrent walrus {i}"))
     import subprocess
-    import sys
 
     from conftest import ROOT
 
     procs = [
-        subprocess.Popen([sys.executable, "-m", "swarmchat", "search", "walrus", "-n", "50", "--json"],
+        zygote.popen(["search", "walrus", "-n", "50", "--json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         for _ in range(4)
     ]  # fmt: skip
