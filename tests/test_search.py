@@ -122,8 +122,8 @@ def test_tool_outputs_delegations_attachments_and_agent_filter(cli: Run, store_u
     assert found(cli, "rotation", "--agent", "Researcher") == []
     plain = cli("search", "boiling").stdout.splitlines()
     assert plain[0].startswith("team  check this") and plain[1].split(":")[0] in (
-        "  Lead (tool call)",
-        "  Lead → Researcher",
+        "  #1 Lead (tool call)",
+        "  #1 Lead → Researcher",
     )
 
 
