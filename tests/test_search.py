@@ -343,7 +343,7 @@ def test_slash_search_in_the_repl_shows_the_ranked_sessions(term, data_dir: Path
     t = term("new", "asker", "--model", "echo")
     t.prompt()
     t.line("/search volcano")
-    screen = t.expect("the volcano is active")
+    screen = t.expect("#1 Assistant: the volcano is active")  # its turn, as /fork --at takes it
     assert "lava" in screen
     t.expect("open which?")
     t.line("")  # Enter: stay here
