@@ -1,7 +1,7 @@
 """/compact: replace a long history by a summary written by the session's own model.
 
-The full original is first kept as a fork, so nothing is lost. `compact_now` is what /compact and the
-REPL's offer after a context overflow run."""
+The full original is first kept as a fork, so nothing is lost. `compact_now` does it in the REPL: for
+/compact, and for the offer made after a context overflow."""
 
 from __future__ import annotations
 

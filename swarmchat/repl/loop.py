@@ -40,6 +40,8 @@ LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class Repl:
+    """The chat's loop and state; slash commands see it only as a `ReplContext` (context.py)."""
+
     def __init__(self, store: SessionStore, session: OpenSession, agency: str | None, console: Console) -> None:
         self.store = store
         self.agency_spec = agency
