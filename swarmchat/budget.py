@@ -50,6 +50,15 @@ def spent(meta: SessionMeta, model_of: Callable[[str], str]) -> float:
     return total
 
 
+def toolbar_budget(meta: SessionMeta, binding: BoundAgency | None) -> tuple[float, float] | None:
+    """(spent, cap) for the REPL's toolbar once a cap is set (before the agency is built, every agent is
+    taken to use the session's model); None without one."""
+    if meta.max_cost is None:
+        return None
+    model_of = binding.model_name if binding else (lambda agent: meta.model or "")
+    return spent(meta, model_of), meta.max_cost
+
+
 def unpriced(models: list[str]) -> list[str]:
     """Those of `models` a cap cannot count (no known price)."""
     return sorted({m for m in models if price(m, 1, 1) is None})

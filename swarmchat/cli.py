@@ -748,7 +748,7 @@ def search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Find the sessions that best match TEXT, with the messages that match."""
+    """Find the sessions that best match TEXT, with the messages that match and their turns (#3: fork --at 3)."""
     _short_lived()
     _catalog_waits()
     from swarmchat.store.search import search_sessions

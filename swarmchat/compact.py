@@ -1,10 +1,12 @@
 """/compact: replace a long history by a summary written by the session's own model.
 
-The full original is first kept as a fork, so nothing is lost."""
+The full original is first kept as a fork, so nothing is lost. `compact_now` does it in the REPL: for
+/compact, and for the offer made after a context overflow."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from swarmchat.bound import BoundAgency
 from swarmchat.errors import ModelError
@@ -12,6 +14,9 @@ from swarmchat.lifecycle import fork
 from swarmchat.session import Item, SessionMeta
 from swarmchat.store import SessionStore
 from swarmchat.transcript import to_markdown
+
+if TYPE_CHECKING:
+    from swarmchat.repl.context import ReplContext
 
 SUMMARY_INSTRUCTIONS = (
     "Summarize the conversation you are given so that it can replace it: keep every fact, decision, "
@@ -70,3 +75,19 @@ async def compact(store: SessionStore, binding: BoundAgency, meta: SessionMeta, 
         raise ModelError("the model returned an empty summary; the history is unchanged (try /compact again)")
     binding.set_items(summary_items(summary, binding.entry_agent))
     return kept
+
+
+async def compact_now(ctx: ReplContext, instructions: str) -> bool:
+    """Summarize the REPL's history (the original kept as a fork), saying so; False if there was nothing to
+    compact."""
+    from swarmchat.safe_text import say
+    from swarmchat.stream_view import error_line
+
+    binding = await ctx.ready()
+    if not binding.live_items():
+        error_line(ctx.console, "nothing to compact: the session has no messages")
+        return False
+    with ctx.console.status("[dim]summarizing…[/dim]", spinner="dots"):
+        kept = await compact(ctx.store, binding, ctx.meta, instructions)
+    ctx.console.print(say(("history summarized; the full original is kept as ", "dim"), (kept, "bold")))
+    return True

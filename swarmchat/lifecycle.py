@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from swarmchat.attachments import bad_attachment
 from swarmchat.errors import CorruptSession, InvalidName, UsageError
@@ -25,7 +25,7 @@ from swarmchat.session import (
     parse_time,
     title_from,
 )
-from swarmchat.store import Listed, OpenSession, SessionStore
+from swarmchat.store import Listed, SessionStore
 from swarmchat.transcript import chronological
 
 EXPORT_FORMAT = "swarmchat-session"
@@ -101,7 +101,16 @@ def tag(store: SessionStore, name: str, tags: Iterable[str], *, remove: bool = F
         session.close()
 
 
-def retag(session: OpenSession, tags: Iterable[str], *, remove: bool = False) -> None:
+class Settings(Protocol):
+    """A session open under our lock, as far as changing its settings goes (an OpenSession, the REPL's context)."""
+
+    @property
+    def meta(self) -> SessionMeta: ...
+
+    def update_meta(self, **changes: object) -> None: ...
+
+
+def retag(session: Settings, tags: Iterable[str], *, remove: bool = False) -> None:
     """Add (or remove) tags on a session open under our lock (`tag`, and /tag on the REPL's own
     session); tags are validated first, so a bad one changes nothing."""
     wanted = [validate_tag(t) for t in tags]

@@ -30,6 +30,11 @@ def speaker(snippet: Snippet) -> str:
     return agent
 
 
+def turn_mark(snippet: Snippet) -> str:
+    """'#3 ' for a snippet of turn 3 (the number `fork NAME --at 3` takes); '' before the first turn."""
+    return f"#{snippet.turn} " if snippet.turn else ""
+
+
 def as_json(found: list[Found]) -> str:
     rows: list[dict[str, Any]] = [
         {
@@ -37,7 +42,10 @@ def as_json(found: list[Found]) -> str:
             "title": f.title,
             "updated_at": f.updated_at,
             "score": f.score,
-            "snippets": [{"agent": s.agent, "caller": s.caller, "role": s.role, "text": s.text} for s in f.snippets],
+            "snippets": [
+                {"agent": s.agent, "caller": s.caller, "role": s.role, "turn": s.turn, "text": s.text}
+                for s in f.snippets
+            ],
         }
         for f in found
     ]
@@ -48,7 +56,7 @@ def plain(found: list[Found], out: TextIO) -> None:
     for f in found:
         out.write(f"{f.name}  {_flat(f.title)}\n")
         for s in f.snippets:
-            out.write(f"  {_flat(speaker(s))}: {_flat(s.text)}\n")
+            out.write(f"  {turn_mark(s)}{_flat(speaker(s))}: {_flat(s.text)}\n")
 
 
 def highlighted(console: Console, found: list[Found], *, numbered: bool = False) -> None:
@@ -63,6 +71,7 @@ def highlighted(console: Console, found: list[Found], *, numbered: bool = False)
         console.print(head, soft_wrap=True)
         for s in f.snippets:
             line = Text("  ")
+            line.append(turn_mark(s))
             line.append(f"{_flat(speaker(s))}: ", "dim")
             for piece, hit in s.pieces:
                 line.append(safe_line(piece), "bold yellow" if hit else "")

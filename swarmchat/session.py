@@ -154,6 +154,34 @@ def count_turns(items: list[Item]) -> int:
     return sum(1 for item in items if is_user_turn(item))
 
 
+def happened_order(items: list[Item]) -> list[int]:
+    """The items' positions in the order they happened: agency-swarm stores items out of order, and their
+    timestamps tell it (an item without one goes with the one before it)."""
+    last = 0
+    keyed = []
+    in_order = True
+    for pos, item in enumerate(items):
+        stamp = item.get("timestamp")
+        if isinstance(stamp, int) and not isinstance(stamp, bool):
+            in_order = in_order and stamp >= last
+            last = stamp
+        keyed.append((last, pos))
+    if in_order:  # the usual case: nothing to sort
+        return list(range(len(items)))
+    return [pos for _, pos in sorted(keyed)]
+
+
+def turn_numbers(items: list[Item]) -> list[int]:
+    """The user turn each item (by its stored position) belongs to, numbered from 1 as /history, `show` and
+    `fork --at` number them, in the order items happened; 0 for an item before the first user message."""
+    numbers = [0] * len(items)
+    turn = 0
+    for pos in happened_order(items):
+        turn += is_user_turn(items[pos])
+        numbers[pos] = turn
+    return numbers
+
+
 def item_text(item: Item) -> str:
     """The readable text of a message item (string content or its text parts)."""
     content = item.get("content")

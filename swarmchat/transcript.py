@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from swarmchat.attachments import shown_text
-from swarmchat.session import Item, item_text
+from swarmchat.session import Item, happened_order, item_text
 
 Kind = Literal["user", "reply", "delegation", "tool_call", "tool_output", "note"]
 
@@ -24,19 +24,7 @@ class Entry:
 
 def chronological(items: list[Item]) -> list[Item]:
     """agency-swarm stores items out of order; its timestamps give the order they happened."""
-    last = 0
-    keyed = []
-    in_order = True
-    for pos, item in enumerate(items):
-        stamp = item.get("timestamp")
-        if isinstance(stamp, int) and not isinstance(stamp, bool):
-            in_order = in_order and stamp >= last
-            last = stamp
-        keyed.append((last, pos, item))
-    if in_order:  # the usual case: nothing to sort
-        return list(items)
-    keyed.sort()  # by (time, position): positions differ, so items are never compared
-    return [k[2] for k in keyed]
+    return [items[pos] for pos in happened_order(items)]
 
 
 def entries(items: list[Item], turn: int = 0) -> list[Entry]:

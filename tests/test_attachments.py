@@ -22,6 +22,7 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from terminal import Terminal
 
+import swarmchat.repl.commands  # noqa: F401  (registers every command, as run_repl does)
 from swarmchat.attachments import (
     IMAGE_LIMIT,
     PDF_LIMIT,

@@ -15,15 +15,17 @@ URL = "http://127.0.0.1:9/v1/responses"
 REQUEST = httpx.Request("POST", URL)
 
 
-def status_error(status: int, message: str, code: str | None = None) -> openai.APIStatusError:
+def status_error(
+    status: int, message: str, code: str | None = None, *, model: str = "m", base_url: str = "http://127.0.0.1:9/v1"
+) -> openai.APIStatusError:
     """What openai-python raises when the server answers `status`: a real client call through a public
     httpx MockTransport, so the exception is built exactly as in production (class per status, body)."""
     body = {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
     transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
     http = httpx.Client(transport=transport)
-    client = openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", max_retries=0, http_client=http)
+    client = openai.OpenAI(api_key="sk-test", base_url=base_url, max_retries=0, http_client=http)
     try:
-        client.responses.create(model="m", input="hi")
+        client.responses.create(model=model, input="hi")
     except openai.APIStatusError as exc:
         return exc
     raise AssertionError("the client accepted an error answer")
@@ -75,6 +77,38 @@ def test_a_connection_failure_names_the_endpoint_used_not_a_flag_the_user_never_
     )
     local = classify(openai.APIConnectionError(request=REQUEST)).message
     assert "at http://127.0.0.1:9 " in local and "check that the server runs there" in local
+
+
+def test_a_404_names_the_endpoint_and_the_model_used_and_what_to_do() -> None:
+    """Not "check --model and --base-url" whatever was given: where the request went, the model it asked for."""
+    official = status_error(
+        404,
+        "The model `gpt-9` does not exist or you do not have access to it.",
+        "model_not_found",
+        model="gpt-9",
+        base_url="https://api.openai.com/v1",
+    )
+    assert classify(official).message == (
+        "the model API at https://api.openai.com/v1 has no model 'gpt-9' (404: The model `gpt-9` does not exist or "
+        "you do not have access to it.); give a model it serves with --model NAME (/model NAME in the chat)"
+    )
+    local = status_error(404, "model 'llama9' not found", model="llama9", base_url="http://localhost:11434/v1/")
+    assert classify(local).message == (
+        "the model API at http://localhost:11434/v1 has no model 'llama9' (404: model 'llama9' not found); "
+        "give a model it serves with --model NAME (/model NAME in the chat)"
+    )
+    no_route = status_error(404, "Not Found", base_url="http://localhost:8000")
+    assert classify(no_route).message == (
+        "nothing answers at http://localhost:8000 (404: Not Found); check --base-url (for most servers it ends in "
+        "/v1) and --api (responses or chat)"
+    )
+
+
+def test_a_404_line_is_safe_to_print() -> None:
+    """The model name and the server's message are one line, with no escape sequence acted upon."""
+    error = classify(status_error(404, "no model\x1b]0;pwned\x07 here\nreally", model="gpt\x1b[2Jx"))
+    assert "\x1b" not in error.message and "\x07" not in error.message and "\n" not in error.message
+    assert error.message.startswith("the model API at http://127.0.0.1:9/v1 has no model 'gpt")
 
 
 def test_a_stream_cut_wrapped_in_a_connection_error_is_a_cut() -> None:

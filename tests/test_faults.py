@@ -93,3 +93,17 @@ def test_connection_refused_is_one_line_exit_1_and_keeps_the_message(cli: Run) -
         assert server.last.user_texts() == ["first", "second", "again"]
     finally:
         server.stop()
+
+
+def test_a_model_the_server_does_not_have_names_the_endpoint_and_the_model_used(cli: Run, server: FakeOpenAI) -> None:
+    """A 404 for the model: one line naming where the request went and the model it asked for, and what to
+    give instead; the message is kept, as for every fault."""
+    server.push(Reply(status=404, error="The model `gpt-nope` does not exist or you do not have access to it."))
+    done = cli("new", "x", "--base-url", server.url, "--model", "gpt-nope", "-m", "first")
+    assert done.returncode == 1, done.stderr
+    assert one_error_line(done.stderr) == (
+        f"swarmchat: error: the model API at {server.url} has no model 'gpt-nope' (404: The model `gpt-nope` "
+        "does not exist or you do not have access to it.); give a model it serves with --model NAME "
+        "(/model NAME in the chat)"
+    )
+    assert stored_user_texts(cli, "x") == ["first"]

@@ -351,9 +351,9 @@ def test_search_finds_the_matching_line_in_the_right_session(
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[lines.index("trip  Where to stay? the LISBON hotel is booked what else") + 1] == (
-        "  user: the LISBON hotel is booked"
+        "  #1 user: the LISBON hotel is booked"
     )
-    assert "poem  a haiku about Lisbon trams" in lines and "  user: a haiku about Lisbon trams" in lines
+    assert "poem  a haiku about Lisbon trams" in lines and "  #1 user: a haiku about Lisbon trams" in lines
     assert "work" not in out.stdout and "Where to stay?" not in [ln.strip() for ln in lines]
 
     hits = json.loads(cli("search", "lisbon", "--json").stdout)

@@ -9,6 +9,7 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from rich.console import Console
 
+import swarmchat.repl.commands  # noqa: F401  (registers every command)
 from swarmchat.repl.completion import ChatCompleter
 from swarmchat.repl.lines import parse
 from swarmchat.repl.registry import all_commands, find, show_help

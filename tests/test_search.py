@@ -123,8 +123,8 @@ def test_tool_outputs_delegations_attachments_and_agent_filter(cli: Run, store_u
     assert found(cli, "rotation", "--agent", "Researcher") == []
     plain = cli("search", "boiling").stdout.splitlines()
     assert plain[0].startswith("team  check this") and plain[1].split(":")[0] in (
-        "  Lead (tool call)",
-        "  Lead → Researcher",
+        "  #1 Lead (tool call)",
+        "  #1 Lead → Researcher",
     )
 
 
@@ -343,7 +343,7 @@ def test_slash_search_in_the_repl_shows_the_ranked_sessions(term, data_dir: Path
     t = term("new", "asker", "--model", "echo")
     t.prompt()
     t.line("/search volcano")
-    screen = t.expect("the volcano is active")
+    screen = t.expect("#1 Assistant: the volcano is active")  # its turn, as /fork --at takes it
     assert "lava" in screen
     t.expect("open which?")
     t.line("")  # Enter: stay here

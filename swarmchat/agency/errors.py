@@ -5,11 +5,13 @@ typed reached us (agency-swarm reports some failures as a message string alone).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from swarmchat.events import TurnError
+from swarmchat.safe_text import safe_line
 
 AUTH = TurnError("the model API rejected the API key (401); set OPENAI_API_KEY to a valid key", "auth")
 RATE_LIMIT = TurnError("the model API is rate limiting (429); wait a moment and send again (/retry)", "rate_limit")
@@ -48,6 +50,8 @@ def _typed(exc: BaseException) -> TurnError | None:
     from agents import exceptions as sdk
 
     if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 404 and (base := _base_url(exc)):
+            return not_found(base, _requested_model(exc), exc.code, _server_message(exc))
         return from_status(exc.status_code, exc.code, _server_message(exc))
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return TIMEOUT
@@ -83,13 +87,55 @@ def connection(endpoint: str | None) -> TurnError:
     )
 
 
-def _endpoint(exc: BaseException) -> str | None:
-    """Where the failed request went: scheme, host and port of its URL (None if it is not known)."""
+def not_found(base: str, model: str | None, code: Any, message: str) -> TurnError:
+    """A 404 from the model API at `base`: the model asked for is not served there (what to give instead),
+    or nothing answers at that address (the base URL or the API is wrong). One line, safe to print."""
+    said = safe_line(message)
+    if model and (code == "model_not_found" or "model" in message.lower()):
+        return TurnError(
+            f"the model API at {base} has no model '{safe_line(model)}' (404: {said}); "
+            "give a model it serves with --model NAME (/model NAME in the chat)"
+        )
+    if base.startswith(OPENAI_ENDPOINT):
+        return TurnError(f"the model API at {base} answered 404 ({said}); check --model and --api (responses or chat)")
+    return TurnError(
+        f"nothing answers at {base} (404: {said}); check --base-url (for most servers it ends in /v1) "
+        "and --api (responses or chat)"
+    )
+
+
+def _base_url(exc: BaseException) -> str | None:
+    """The base URL the failed request went to: its URL less the operation (/responses, /chat/completions)."""
+    url = _request_url(exc)
+    if url is None:
+        return None
+    path = re.sub(r"/(responses|chat/completions|completions)/?$", "", url.path).rstrip("/")
+    port = f":{url.port}" if url.port else ""
+    return safe_line(f"{url.scheme}://{url.host}{port}{path}")
+
+
+def _requested_model(exc: BaseException) -> str | None:
+    """The model the failed request asked for (from its JSON body), if it can be read."""
+    try:
+        request = getattr(exc, "request", None)
+        body = json.loads(request.content) if request is not None else None
+    except (RuntimeError, ValueError, TypeError, AttributeError):  # no request, a streamed body, not JSON
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
+def _request_url(exc: BaseException) -> Any:
     try:
         request = getattr(exc, "request", None)  # httpx raises RuntimeError for a request never set
     except RuntimeError:
         return None
-    url = getattr(request, "url", None)
+    return getattr(request, "url", None)
+
+
+def _endpoint(exc: BaseException) -> str | None:
+    """Where the failed request went: scheme, host and port of its URL (None if it is not known)."""
+    url = _request_url(exc)
     if url is None:
         return None
     port = f":{url.port}" if url.port else ""

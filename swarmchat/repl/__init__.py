@@ -1,6 +1,7 @@
 """The interactive chat: a prompt-toolkit prompt over a session, replies drawn by stream_view.
 
-`loop` holds the loop and its wiring, `registry` the slash commands (declared in `commands/`),
+`loop` holds the loop and its wiring, `registry` the slash commands (declared in `commands/`, each given
+a `context.ReplContext`),
 `background` the agency built while the prompt is up, `screen` the prompt's keys and toolbar.
 """
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 def run_repl(store: SessionStore, name: str, *, create: SessionMeta | None, agency: str | None) -> None:
     """Chat in the session until Ctrl-D, /exit, SIGTERM or SIGHUP; the session is closed (its lock
     freed) whatever happens. A signal ends the process with 128 + its number, as shells expect."""
+    import swarmchat.repl.commands  # noqa: F401  (registers every slash command)
     from swarmchat.repl.loop import Repl
 
     session = store.open(name, create=create)

@@ -16,12 +16,14 @@ from typing import Any
 from prompt_toolkit.formatted_text import FormattedText
 from rich.console import Console
 
+import swarmchat.repl.lines as lines
+import swarmchat.repl.screen as screen
 from swarmchat.attachments import Attachment, files_count, user_message
 from swarmchat.bound import BoundAgency, LiveSession, Message
+from swarmchat.budget import toolbar_budget
 from swarmchat.errors import AgencyLoadError, AgencyMissing, StoreUnavailable, SwarmchatError, UsageError
 from swarmchat.events import Usage as CallUsage
 from swarmchat.item_view import draw
-from swarmchat.repl import lines, screen
 from swarmchat.repl.background import AgencyLoader
 from swarmchat.repl.completion import ChatCompleter
 from swarmchat.repl.registry import Command, find
@@ -38,6 +40,8 @@ LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class Repl:
+    """The chat's loop and state; slash commands see it only as a `ReplContext` (context.py)."""
+
     def __init__(self, store: SessionStore, session: OpenSession, agency: str | None, console: Console) -> None:
         self.store = store
         self.agency_spec = agency
@@ -96,6 +100,19 @@ class Repl:
     def _arguments(self, entry: Command) -> list[str]:
         return list(entry.complete(self)) if callable(entry.complete) else []  # a Completer completes itself
 
+    def update_meta(self, **changes: object) -> None:
+        self.live.session.update_meta(**changes)
+
+    async def switch_to(self, name: str, *, create: SessionMeta | None = None) -> bool:
+        from swarmchat.repl.switch import switch_to
+
+        return await switch_to(self, name, create=create)
+
+    async def rename(self, new: str) -> None:
+        from swarmchat.repl.switch import rename_session
+
+        await rename_session(self, new)
+
     def history_failed(self, exc: OSError) -> None:
         if not self._history_broken:  # once: it would fail for every line
             self._history_broken = True
@@ -103,8 +120,6 @@ class Repl:
 
     # the screen ------------------------------------------------------------------------------
     def _toolbar(self) -> FormattedText:
-        from swarmchat.repl.commands.budget import toolbar_budget
-
         model = self.meta.model or self.agent_model() or ("…" if self.binding is None else "default model")
         return screen.toolbar_text(
             self.meta.name,
@@ -115,7 +130,7 @@ class Repl:
             attached=len(self.pending),
             context=self.context_used,
             width=self.prompt.app.output.get_size().columns,
-            budget=toolbar_budget(self),
+            budget=toolbar_budget(self.meta, self.binding),
         )
 
     def greet(self) -> None:
@@ -342,7 +357,7 @@ class Repl:
     ) -> None:
         """After a context overflow: on yes, /compact (the original kept as a fork) and send the message
         again. The failed attempt's items go first, so the message is not in the history twice."""
-        from swarmchat.repl.commands.agency import compact_now
+        from swarmchat.compact import compact_now
 
         if not await self.confirm("compact now and send again? [y/N] "):
             self.console.print(say(("nothing changed; /compact (or a new session) before you send again", "dim")))

@@ -1,7 +1,9 @@
 """The REPL's slash commands, each declared once: name, aliases, arguments, help, completion, handler.
 
 A command module declares its commands with `@command(...)`; `/help`, the completion menu and the
-dispatch all read this one registry.
+dispatch all read this one registry. A handler gets a `ReplContext` (what a command may use of the REPL).
+Importing `swarmchat.repl.commands` registers them all: `run_repl` does, before the loop starts; the
+registry itself imports no command, so nothing here points back up.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from rich.table import Table
 from swarmchat.safe_text import text_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
-Handler = Callable[["Repl", str], Awaitable[bool | None]]
+Handler = Callable[["ReplContext", str], Awaitable[bool | None]]
 """Runs the command with its argument text; returns False to leave the REPL."""
 
-Arguments = Callable[["Repl"], Iterable[str]]
+Arguments = Callable[["ReplContext"], Iterable[str]]
 """What the argument may be (agent names...), for completion."""
 
 ArgumentCompletion = Arguments | Completer
@@ -74,17 +76,18 @@ def command(
 
 def find(name: str) -> Command | None:
     """The command called `name` (or one of its aliases), if any."""
-    _load()
+    _loaded()
     return _BY_NAME.get(name)
 
 
 def all_commands() -> list[Command]:
-    _load()
+    _loaded()
     return list(COMMANDS)
 
 
-def _load() -> None:
-    import swarmchat.repl.commands  # noqa: F401  (registers every command on import)
+def _loaded() -> None:
+    if not COMMANDS:  # a bug: every command would be "unknown"
+        raise RuntimeError("no REPL command is registered: import swarmchat.repl.commands first")
 
 
 def show_help(console: Console) -> None:

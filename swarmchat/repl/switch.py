@@ -1,4 +1,5 @@
-"""Moving the REPL to another session in place (/sessions, /new, /resume, /fork).
+"""Moving the REPL to another session in place (/sessions, /new, /resume, /fork), or its session to
+another name (/rename).
 
 The other session's lock is taken first: if another process holds it, that is one red line (as at
 start-up) and the REPL stays where it was. Only then is the current session closed (its lock
@@ -9,11 +10,13 @@ background while the prompt is already up.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from prompt_toolkit import PromptSession
 
 from swarmchat.errors import SwarmchatError, UsageError
+from swarmchat.repl.screen import move_history, use_history
 from swarmchat.safe_text import safe_line, say
 from swarmchat.session import SessionMeta
 from swarmchat.store import OpenSession
@@ -67,3 +70,23 @@ async def confirm_agency(repl: Repl, session: OpenSession) -> None:
     if answer.strip().lower() not in ("y", "yes"):
         raise UsageError(f"session '{meta.name}' was not confirmed; staying in '{repl.meta.name}'")
     session.update_meta(agency_trusted=True)
+
+
+async def rename_session(repl: Repl, new: str) -> None:
+    """Rename the open session to `new` (free and valid: the command checked) and reopen it under that
+    name, its input history moved along; should that fail, the old name is reopened and the error raised."""
+    live = (await repl.ready()).live
+    store = repl.store
+    old = live.meta.name
+    existed = store.exists(old)  # a session without messages yet is only a reserved name
+    meta = replace(live.meta, name=new)
+    live.session.close()
+    try:
+        if existed:
+            store.rename(old, new)
+        renamed = store.open(new) if existed else store.open(new, create=meta)
+    except SwarmchatError:
+        live.switch(store.open(old) if existed else store.open(old, create=replace(meta, name=old)))
+        raise
+    live.switch(renamed)
+    use_history(repl.prompt, move_history(old, new, repl.history_failed))

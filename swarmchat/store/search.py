@@ -4,7 +4,8 @@ The query is FTS5's: words (all must occur), "quoted phrases", prefix* words, OR
 accents are ignored. A query FTS5 cannot parse ("unbalanced, AND OR, a lone *) is searched as its
 plain words. Sessions come ranked by bm25 over whole sessions (with --agent: by their best message to or
 from that agent), then by last use; each with its best one to three messages, cut to the line around the
-first match. A session only matches if one of its messages does.
+first match, and the user turn it belongs to (as `fork --at` takes it). A session only matches if one of its
+messages does.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Snippet:
     agent: str | None
     caller: str | None
     pieces: list[tuple[str, bool]]  # the line, in pieces; True marks a match
+    turn: int | None = None  # the user turn it belongs to, as `fork --at` takes it (None: before the first)
 
     @property
     def text(self) -> str:
@@ -110,21 +112,23 @@ def _snippets(catalog: Catalog, sid: int, params: dict[str, object], agent: str 
     """The session's best one to three matching messages, each cut to its matching line."""
     base = sid << POS_BITS
     hits = catalog.conn.execute(
-        f"""SELECT highlight(messages, 0, '{START}', '{END}'), role, agent, caller FROM messages
-            WHERE messages MATCH :q AND rowid BETWEEN :lo AND :hi {_WHO if agent else ""} ORDER BY rank LIMIT 10""",
+        f"""SELECT highlight(messages, 0, '{START}', '{END}'), role, agent, caller, turn FROM messages
+            WHERE messages MATCH :q AND rowid BETWEEN :lo AND :hi {_WHO if agent else ""}
+            ORDER BY rank, rowid LIMIT 10""",
         {**params, "lo": base, "hi": base | ((1 << POS_BITS) - 1)},
     ).fetchall()
     snippets: list[Snippet] = []
     seen: set[object] = set()
-    for marked, role, who_agent, caller in hits:
+    for marked, role, who_agent, caller, turn in hits:
         pieces = _line(marked)
         line = "".join(p for p, _ in pieces)
-        # a delegation is stored twice: the send_message call and the message it delivered
-        key = line if role == "tool_call" or (role == "user" and caller) else (line, role, who_agent, caller)
+        # a delegation is stored twice: the send_message call and the message it delivered (in one turn)
+        delegated = role == "tool_call" or (role == "user" and caller)
+        key = (line, turn) if delegated else (line, role, who_agent, caller, turn)
         if key in seen:
             continue
         seen.add(key)
-        snippets.append(Snippet(role, who_agent, caller, pieces))
+        snippets.append(Snippet(role, who_agent, caller, pieces, turn or None))
         if len(snippets) == SNIPPETS:
             break
     return snippets

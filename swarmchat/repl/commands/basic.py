@@ -11,29 +11,29 @@ from swarmchat.session import Item, item_text
 from swarmchat.stream_view import error_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
 
 @command("help", "", "show this help")
-async def help_(repl: Repl, arg: str) -> None:
-    show_help(repl.console)
+async def help_(ctx: ReplContext, arg: str) -> None:
+    show_help(ctx.console)
 
 
 @command("exit", "", "leave (Ctrl-D does too)", aliases=("quit",))
-async def exit_(repl: Repl, arg: str) -> bool:
+async def exit_(ctx: ReplContext, arg: str) -> bool:
     return False
 
 
 @command("copy", "", "copy the last reply to the clipboard (OSC 52, works over ssh)")
-async def copy(repl: Repl, arg: str) -> None:
-    text = last_reply(repl.items())
+async def copy(ctx: ReplContext, arg: str) -> None:
+    text = last_reply(ctx.items())
     if not text:
-        error_line(repl.console, "nothing to copy yet: no reply in this session")
+        error_line(ctx.console, "nothing to copy yet: no reply in this session")
         return
     payload = base64.b64encode(text.encode()).decode()
     sys.stdout.write(f"\x1b]52;c;{payload}\x07")
     sys.stdout.flush()
-    repl.console.print(f"[dim]copied the last reply ({len(text)} characters)[/dim]")
+    ctx.console.print(f"[dim]copied the last reply ({len(text)} characters)[/dim]")
 
 
 def last_reply(items: list[Item]) -> str:

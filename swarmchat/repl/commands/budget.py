@@ -11,39 +11,30 @@ from swarmchat.safe_text import say
 from swarmchat.stream_view import error_line, warning_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
 
 @command("budget", "[USD|off]", "show the spending and the cap; set the cap (kept with the session), or off")
-async def budget(repl: Repl, arg: str) -> None:
-    binding = await repl.ready()
-    meta = repl.meta
+async def budget(ctx: ReplContext, arg: str) -> None:
+    binding = await ctx.ready()
+    meta = ctx.meta
     if not arg:
         now = dollars(spent(meta, binding.model_name))
         limit = dollars(meta.max_cost) if meta.max_cost is not None else "none (/budget USD sets one)"
-        repl.console.print(say(("spent ", "dim"), now, ("  cap ", "dim"), limit))
+        ctx.console.print(say(("spent ", "dim"), now, ("  cap ", "dim"), limit))
         return
     if arg.lower() == "off":
-        repl.live.session.update_meta(max_cost=None)
-        repl.console.print(say(("no spending cap", "dim")))
+        ctx.update_meta(max_cost=None)
+        ctx.console.print(say(("no spending cap", "dim")))
         return
     try:
         cap = parse_cost(arg, "/budget")
     except UsageError as exc:
-        error_line(repl.console, str(exc))
+        error_line(ctx.console, str(exc))
         return
-    repl.live.session.update_meta(max_cost=cap)
-    repl.console.print(
+    ctx.update_meta(max_cost=cap)
+    ctx.console.print(
         say(("spending cap ", "dim"), dollars(cap), (f" ({dollars(spent(meta, binding.model_name))} spent)", "dim"))
     )
     for problem in cap_problems(binding):
-        warning_line(repl.console, problem)
-
-
-def toolbar_budget(repl: Repl) -> tuple[float, float] | None:
-    """(spent, cap) for the toolbar once a cap is set; None without one."""
-    meta = repl.meta
-    if meta.max_cost is None:
-        return None
-    model_of = repl.binding.model_name if repl.binding else (lambda agent: meta.model or "")
-    return spent(meta, model_of), meta.max_cost
+        warning_line(ctx.console, problem)

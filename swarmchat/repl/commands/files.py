@@ -20,7 +20,7 @@ from swarmchat.safe_text import say
 from swarmchat.stream_view import error_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
 
 @command(
@@ -29,47 +29,47 @@ if TYPE_CHECKING:
     "send files with the next message (images, PDFs, text); alone: list them",
     complete=PathCompleter(expanduser=True),
 )
-async def attach(repl: Repl, arg: str) -> None:
+async def attach(ctx: ReplContext, arg: str) -> None:
     if not arg:
-        show_pending(repl)
+        show_pending(ctx)
         return
     try:
         paths = shlex.split(arg)
     except ValueError as exc:
-        error_line(repl.console, f"'/attach {arg}': {exc}; quote a path with spaces as 'my file.pdf'")
+        error_line(ctx.console, f"'/attach {arg}': {exc}; quote a path with spaces as 'my file.pdf'")
         return
-    known = {f.path for f in repl.pending}
+    known = {f.path for f in ctx.pending}
     given = list(dict.fromkeys(str(Path(p).expanduser()) for p in paths))
     for path in given:
         if path in known:
-            repl.console.print(say(("already attached: ", "dim"), path))
+            ctx.console.print(say(("already attached: ", "dim"), path))
     fresh = [p for p in given if p not in known]
     try:
-        added = read_attachments(fresh, repl.pending)  # all or nothing
+        added = read_attachments(fresh, ctx.pending)  # all or nothing
     except UsageError as exc:
         none = "the file was not attached" if len(fresh) == 1 else f"none of the {len(fresh)} files was attached"
-        error_line(repl.console, f"{exc}; {none}")
-        if repl.pending:
-            show_pending(repl)
+        error_line(ctx.console, f"{exc}; {none}")
+        if ctx.pending:
+            show_pending(ctx)
         return
-    repl.pending.extend(added)
+    ctx.pending.extend(added)
     for item in added:
-        repl.console.print(say(("attached ", "dim"), item.describe()))
-    repl.console.print(say((f"{files_count(len(repl.pending))} will go with your next message", "dim")))
+        ctx.console.print(say(("attached ", "dim"), item.describe()))
+    ctx.console.print(say((f"{files_count(len(ctx.pending))} will go with your next message", "dim")))
 
 
 @command("detach", "", "drop the files attached to the next message")
-async def detach(repl: Repl, arg: str) -> None:
-    count = len(repl.pending)
-    repl.pending.clear()
-    repl.console.print(say((f"detached {files_count(count)}" if count else "nothing attached", "dim")))
+async def detach(ctx: ReplContext, arg: str) -> None:
+    count = len(ctx.pending)
+    ctx.pending.clear()
+    ctx.console.print(say((f"detached {files_count(count)}" if count else "nothing attached", "dim")))
 
 
-def show_pending(repl: Repl) -> None:
-    if not repl.pending:
-        repl.console.print(say(("nothing attached; /attach PATH adds a file to your next message", "dim")))
+def show_pending(ctx: ReplContext) -> None:
+    if not ctx.pending:
+        ctx.console.print(say(("nothing attached; /attach PATH adds a file to your next message", "dim")))
         return
-    total = sum(f.size for f in repl.pending)
-    repl.console.print(say((f"with your next message ({human_size(total)}):", "dim")))
-    for item in repl.pending:
-        repl.console.print(say("  📎 ", (item.name, "bold"), (f"  {item.label}, {human_size(item.size)}", "dim")))
+    total = sum(f.size for f in ctx.pending)
+    ctx.console.print(say((f"with your next message ({human_size(total)}):", "dim")))
+    for item in ctx.pending:
+        ctx.console.print(say("  📎 ", (item.name, "bold"), (f"  {item.label}, {human_size(item.size)}", "dim")))

@@ -7,39 +7,38 @@ from typing import TYPE_CHECKING
 
 from swarmchat import search_view
 from swarmchat.repl.registry import command
-from swarmchat.repl.switch import switch_to
 from swarmchat.safe_text import say
 from swarmchat.store.search import search_sessions
 from swarmchat.stream_view import error_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
 SHOWN = 10
 
 
 @command("search", "TEXT", 'find sessions: words, "a phrase", prefix* (best first)')
-async def search(repl: Repl, arg: str) -> None:
+async def search(ctx: ReplContext, arg: str) -> None:
     if not arg.strip():
-        error_line(repl.console, 'give something to look for: /search hotel, /search "exact phrase"')
+        error_line(ctx.console, 'give something to look for: /search hotel, /search "exact phrase"')
         return
-    found = await asyncio.to_thread(search_sessions, repl.store, arg, SHOWN)
+    found = await asyncio.to_thread(search_sessions, ctx.store, arg, SHOWN)
     if not found:
-        repl.console.print(say((f"no session mentions '{arg}'", "dim")))
+        ctx.console.print(say((f"no session mentions '{arg}'", "dim")))
         return
-    search_view.highlighted(repl.console, found, numbered=True)
-    chosen = await pick_hit(repl, [f.name for f in found])
+    search_view.highlighted(ctx.console, found, numbered=True)
+    chosen = await pick_hit(ctx, [f.name for f in found])
     if chosen is not None:
-        await switch_to(repl, chosen)
+        await ctx.switch_to(chosen)
 
 
-async def pick_hit(repl: Repl, names: list[str]) -> str | None:
+async def pick_hit(ctx: ReplContext, names: list[str]) -> str | None:
     """Ask which hit to open (its number); Enter, or the session already open, stays."""
     while True:
-        answer = (await repl.ask(f"open which? 1-{len(names)}, Enter to stay: ")).strip()
+        answer = (await ctx.ask(f"open which? 1-{len(names)}, Enter to stay: ")).strip()
         if not answer:
             return None
         if answer.isdigit() and 1 <= int(answer) <= len(names):
             name = names[int(answer) - 1]
-            return None if name == repl.meta.name else name
-        error_line(repl.console, f"'{answer}' is not one of the numbers 1 to {len(names)}; Enter stays here")
+            return None if name == ctx.meta.name else name
+        error_line(ctx.console, f"'{answer}' is not one of the numbers 1 to {len(names)}; Enter stays here")

@@ -8,67 +8,66 @@ from swarmchat import lifecycle
 from swarmchat.errors import UsageError
 from swarmchat.names import validate_name
 from swarmchat.repl.registry import command
-from swarmchat.repl.switch import switch_to
 from swarmchat.safe_text import say
 from swarmchat.session import SessionMeta
 from swarmchat.stream_view import error_line
 
 if TYPE_CHECKING:
-    from swarmchat.repl.loop import Repl
+    from swarmchat.repl.context import ReplContext
 
 PICKER_LIMIT = 1000
 """Sessions the picker lists at most (newest first); typing filters among them."""
 
 
-def other_sessions(repl: Repl) -> list[str]:
+def other_sessions(ctx: ReplContext) -> list[str]:
     """Session names to complete /resume with (this one left out)."""
-    return [name for name in repl.store.names() if name != repl.meta.name]
+    return [name for name in ctx.store.names() if name != ctx.meta.name]
 
 
 @command("sessions", "", "pick a session to switch to (type to filter, Enter to switch)")
-async def sessions(repl: Repl, arg: str) -> None:
+async def sessions(ctx: ReplContext, arg: str) -> None:
     from swarmchat.repl.picker import pick
 
-    listed, _ = repl.store.recent(PICKER_LIMIT)  # stored metas only: no history is read
-    metas = [m for m in listed if isinstance(m, SessionMeta) and m.name != repl.meta.name]
+    listed, _ = ctx.store.recent(PICKER_LIMIT)  # stored metas only: no history is read
+    metas = [m for m in listed if isinstance(m, SessionMeta) and m.name != ctx.meta.name]
     if not metas:
-        repl.console.print("[dim]no other session yet; /new starts one[/dim]")
+        ctx.console.print("[dim]no other session yet; /new starts one[/dim]")
         return
     from swarmchat.store.holders import open_elsewhere
 
-    chosen = await pick(metas, open_elsewhere(repl.store, [m.name for m in metas]))
+    chosen = await pick(metas, open_elsewhere(ctx.store, [m.name for m in metas]))
     if chosen is not None:
-        await switch_to(repl, chosen)
+        await ctx.switch_to(chosen)
 
 
 @command("new", "[NAME]", "start a new session (same agency and model) and switch to it")
-async def new(repl: Repl, arg: str) -> None:
-    name = validate_name(arg) if arg else lifecycle.fresh_name(repl.store)
-    now = repl.meta
+async def new(ctx: ReplContext, arg: str) -> None:
+    name = validate_name(arg) if arg else lifecycle.fresh_name(ctx.store)
+    now = ctx.meta
     meta = SessionMeta.fresh(
         name, agency=now.agency, agency_dir=now.agency_dir, model=now.model, base_url=now.base_url, api=now.api
     )
-    await switch_to(repl, name, create=meta)
+    await ctx.switch_to(name, create=meta)
 
 
 @command("resume", "NAME", "switch to the session NAME", complete=other_sessions)
-async def resume(repl: Repl, arg: str) -> None:
+async def resume(ctx: ReplContext, arg: str) -> None:
     if not arg:
-        error_line(repl.console, "give the session to switch to: /resume NAME (/sessions picks one)")
+        error_line(ctx.console, "give the session to switch to: /resume NAME (/sessions picks one)")
         return
-    await switch_to(repl, validate_name(arg))
+    await ctx.switch_to(validate_name(arg))
 
 
 @command("fork", "[NAME] [--at TURN]", "copy this session (up to turn TURN) and continue in the copy")
-async def fork(repl: Repl, arg: str) -> None:
+async def fork(ctx: ReplContext, arg: str) -> None:
     name, at = fork_arguments(arg)
-    source = repl.meta.name
-    if not repl.store.exists(source):
-        error_line(repl.console, "nothing to fork yet: the session has no messages")
+    source = ctx.meta.name
+    if not ctx.store.exists(source):
+        error_line(ctx.console, "nothing to fork yet: the session has no messages")
         return
-    copy = lifecycle.fork(repl.store, source, name or lifecycle.fork_name(repl.store, source), at=at)
-    repl.console.print(say(("forked ", "dim"), source, (" → ", "dim"), (copy.name, "bold")))
-    await switch_to(repl, copy.name)
+    copy = lifecycle.fork(ctx.store, source, name or lifecycle.fork_name(ctx.store, source), at=at)
+    ctx.console.print(say(("forked ", "dim"), source, (" → ", "dim"), (copy.name, "bold")))
+    await ctx.switch_to(copy.name)
 
 
 def fork_arguments(arg: str) -> tuple[str | None, int | None]:

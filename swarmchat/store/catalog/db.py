@@ -9,7 +9,8 @@ two processes catching up at once do the work once.
 
 sessions   one row per session: its signature (what it looked like when read; NULL: read it again
            next time), state ('ok', 'damaged', 'gone'), where and why damaged, the SessionMeta's fields
-messages   FTS5, one row per message (texts.Row); rowid = session id << 24 | position in its list
+messages   FTS5, one row per message (texts.Row: its text, who said it, its turn); rowid = session id << 24 |
+           position in its list
 docs       FTS5 without content, one row per session that has messages (rowid = session id): its messages'
            texts joined, so that sessions are ranked by bm25 over sessions, not over every matching message
 settings   key/value: the sessions directory's signature once it has settled (file store)
@@ -31,7 +32,7 @@ from swarmchat.store.catalog.texts import rows
 from swarmchat.store.datafiles import NotAFile, open_file
 from swarmchat.store.datafiles import remove as remove_entry
 
-VERSION = 2
+VERSION = 3  # 3: each message row keeps its turn
 META = [f.name for f in fields(SessionMeta)]
 JSON_FIELDS = {f.name for f in fields(SessionMeta) if "list" in str(f.type) or "dict" in str(f.type)}
 """Structured fields (tags, usage by agent, a remote agency's agents...), stored as JSON text."""
@@ -58,7 +59,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_use ON sessions(state, updated_at);
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
 CREATE VIRTUAL TABLE messages USING fts5(
-  text, role UNINDEXED, agent UNINDEXED, caller UNINDEXED, stamp UNINDEXED, fp UNINDEXED,
+  text, role UNINDEXED, agent UNINDEXED, caller UNINDEXED, stamp UNINDEXED, turn UNINDEXED, fp UNINDEXED,
   tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE docs USING fts5(text, content = '', tokenize = 'unicode61 remove_diacritics 2');
@@ -182,8 +183,8 @@ class Catalog:
             if len(old) > unchanged:
                 self._cut(sid, keep)
         self.conn.executemany(
-            "INSERT INTO messages (rowid, text, role, agent, caller, stamp, fp) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(base | r.pos, r.text, r.role, r.agent, r.caller, r.stamp, fp) for r, fp in new if r.pos >= keep],
+            "INSERT INTO messages (rowid, text, role, agent, caller, stamp, turn, fp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(base | r.pos, r.text, r.role, r.agent, r.caller, r.stamp, r.turn, fp) for r, fp in new if r.pos >= keep],
         )
         if new:
             text = _DOC_SEP.join(r.text for r, _ in new) if fresh else self._doc_text(sid)

@@ -2,7 +2,8 @@
 
 Every kind of item a user may look for later gives one row: user and assistant messages (text
 attachments included, as their `input_text` parts), delegations (the `send_message` call's message),
-other tool calls and tool outputs. Reasoning items and images give none.
+other tool calls and tool outputs. Reasoning items and images give none. Each row knows the user turn it
+belongs to, numbered as `fork --at` takes it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from swarmchat.session import Item
+from swarmchat.session import Item, turn_numbers
 
 START, END = "\x02", "\x03"
 """What search marks a match with in a message's text (STX, ETX): removed from every text indexed."""
@@ -32,18 +33,20 @@ class Row:
     caller: str | None  # the agent that sent it, for agent-to-agent traffic
     stamp: int | None  # agency-swarm's timestamp (microseconds)
     text: str
+    turn: int  # the user turn it belongs to (1, 2...; 0: before the first), as `fork --at` numbers turns
 
     def fingerprint(self) -> int:
         """A stable 63-bit digest, to tell which stored rows a changed history left as they were."""
         import hashlib  # here: listing need not load OpenSSL
 
-        parts = (self.role, self.agent or "", self.caller or "", str(self.stamp), self.text)
+        parts = (self.role, self.agent or "", self.caller or "", str(self.stamp), str(self.turn), self.text)
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=8).digest()
         return int.from_bytes(digest, "big") >> 1
 
 
 def rows(items: list[Item]) -> list[Row]:
     out = []
+    turns = turn_numbers(items)
     for pos, item in enumerate(items):
         found = _text(item)
         if found is None:
@@ -51,7 +54,8 @@ def rows(items: list[Item]) -> list[Row]:
         role, text = found
         text = clean(text).strip()
         if text:
-            out.append(Row(pos, role, _str(item.get("agent")), _str(item.get("callerAgent")), _stamp(item), text))
+            who = _str(item.get("agent")), _str(item.get("callerAgent"))
+            out.append(Row(pos, role, *who, _stamp(item), text, turns[pos]))
     return out
 
 
