@@ -13,10 +13,12 @@ OURS = ("LOCKLOST", "GONE", "ENDMOVED", "TAKEN", "MISSING", "WRONGTYPE")
 _CLUSTER = "swarmchat cannot use it through this URL; point SWARMCHAT_STORE at a standalone Redis or its master"
 
 
-def one_line(exc: redis.RedisError, where: str) -> SwarmchatError | None:
+def one_line(exc: redis.RedisError | exceptions.RedisClusterException, where: str) -> SwarmchatError | None:
     """The error to raise for `exc` from Redis at `where`; None for the store's own replies (OURS)."""
     text = first_line(exc)
     at = f"Redis at {where}"
+    if isinstance(exc, exceptions.RedisClusterException):  # the cluster client's own: no node answered
+        return StoreUnavailable(f"cannot reach the Redis Cluster at {where} ({text}); check SWARMCHAT_STORE, its nodes")
     if isinstance(exc, exceptions.AuthenticationError):
         return StoreUnavailable(f"{at} refused the password; fix SWARMCHAT_STORE")
     if isinstance(exc, exceptions.BusyLoadingError):
