@@ -9,7 +9,9 @@ joined by `redis-cli --cluster create ... --cluster-yes`; the fixture returns on
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +46,24 @@ def wait_for(what: str, ok: Callable[[], bool], deadline_s: float = DEADLINE_S) 
         time.sleep(0.1)
 
 
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (10000 higher) is free too; Redis wants it at most 55535."""
+    for _ in range(1000):
+        port = random.randint(20000, 55535)
+        try:
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    pytest.fail("found no free pair of ports for a cluster node")
+
+
 class RedisCluster:
     """Three masters, no replicas; `url` reaches the first node (swarmchat discovers the others)."""
 
@@ -54,8 +74,9 @@ class RedisCluster:
             for i in range(3):
                 node_dir = workdir / f"node{i}"
                 node_dir.mkdir()
-                options = ("--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"))
-                self.nodes.append(RedisServer(node_dir, options=(*options, "--cluster-node-timeout", "5000")))
+                conf = str(node_dir / "nodes.conf")
+                options = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--cluster-node-timeout", "5000")
+                self.nodes.append(RedisServer(node_dir, options=options, port=cluster_port()))
             addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
             made = subprocess.run(
                 [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
@@ -87,9 +108,9 @@ class RedisCluster:
         for node in self.nodes:
             node.client().flushall()
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         """Every key on every node."""
-        return sorted(k.decode() for node in self.nodes for k in node.client().keys("*"))
+        return sorted(text(k) for node in self.nodes for k in node.client().keys("*"))
 
     def stop(self) -> None:
         for node in self.nodes:

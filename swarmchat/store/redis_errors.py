@@ -53,6 +53,8 @@ def one_line(exc: redis.RedisError | exceptions.RedisClusterException, where: st
         return StoreUnavailable(f"{at} denies this user a command ({text}); grant it in the server's ACL")
     if text.startswith(("NOAUTH", "WRONGPASS")):
         return StoreUnavailable(f"{at} needs a password; put it in SWARMCHAT_STORE (redis://:PASS@host)")
+    if "SELECT is not allowed in cluster mode" in text:
+        return UsageError(f"{at} is a node of a Redis Cluster, which has only database 0: end SWARMCHAT_STORE with /0")
     if "DB index is out of range" in text:  # SELECT of a database the server does not have
         return UsageError(
             f"{at} has no such database ({text}); use a database number it has (0-15 by default) in SWARMCHAT_STORE"
