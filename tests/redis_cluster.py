@@ -1,5 +1,5 @@
-"""A real 3-master Redis Cluster and a real Sentinel setup on loopback, for the tests that import these
-fixtures (`from redis_cluster import redis_cluster, sentinel_setup`).
+"""A real 3-master Redis Cluster and a real Sentinel setup on loopback, for the test modules that name
+this plugin (`pytest_plugins = ["redis_cluster"]`).
 
 The cluster is made as an operator makes one: three `redis-server --cluster-enabled yes` on free ports,
 joined by `redis-cli --cluster create ... --cluster-yes`; the fixture returns once every node reports
@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from redis_server import RedisServer
+from redis_server import RedisServer, free_port
+
+if TYPE_CHECKING:
+    import redis
 
 DEADLINE_S = 60.0
 
@@ -124,3 +129,113 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
         yield cluster
     finally:
         cluster.stop()
+
+
+class SentinelSetup:
+    """One master, one replica of it and one Sentinel watching them (quorum 1, a master is down after
+    1 s unanswered): `url` is the redis+sentinel:// URL swarmchat is given."""
+
+    SERVICE = "mymaster"
+
+    def __init__(self, workdir: Path) -> None:
+        server = binary("redis-server", "redis-server")
+        (workdir / "master").mkdir()
+        (workdir / "replica").mkdir()
+        self.master = RedisServer(workdir / "master")
+        replica_of = ("--replicaof", "127.0.0.1", str(self.master.port))
+        try:
+            self.replica = RedisServer(workdir / "replica", options=replica_of)
+        except BaseException:
+            self.master.stop()
+            raise
+        self.cut = False
+        self.port = free_port()
+        sentinel_dir = workdir / "sentinel"
+        sentinel_dir.mkdir()
+        config = sentinel_dir / "sentinel.conf"  # Sentinel rewrites it: its own file, in its own folder
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {sentinel_dir}\n"
+            f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+            f"sentinel failover-timeout {self.SERVICE} 10000\n"
+        )
+        with open(sentinel_dir / "sentinel.log", "ab") as log:
+            self.sentinel = subprocess.Popen([server, str(config), "--sentinel"], stdout=log, stderr=subprocess.STDOUT)
+        self.url = f"redis+sentinel://127.0.0.1:{self.port}/{self.SERVICE}/0"
+        try:
+            wait_for("the Sentinel to know the master and its replica", self._watching)
+        except BaseException:
+            self.stop()
+            raise
+
+    def sentinel_client(self) -> redis.Redis:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    def master_port(self) -> int:
+        """The port of the master the Sentinel names now."""
+        address: Any = self.sentinel_client().sentinel_get_master_addr_by_name(self.SERVICE)
+        return int(address[1])
+
+    def _watching(self) -> bool:
+        replicas = self.sentinel_client().sentinel_slaves(self.SERVICE)
+        return self.master_port() == self.master.port and any(
+            int(r["port"]) == self.replica.port and "s_down" not in str(r["flags"]) for r in replicas
+        )
+
+    def synced(self) -> None:
+        """Wait until the replica holds everything the master has written."""
+
+        def caught_up() -> bool:
+            master = self.master.client().info("replication")
+            replica = self.replica.client().info("replication")
+            return replica.get("master_link_status") == "up" and replica.get("slave_repl_offset") == master.get(
+                "master_repl_offset"
+            )
+
+        wait_for("the replica to catch up with its master", caught_up)
+
+    def cut_replica(self) -> None:
+        """Freeze the replica (SIGSTOP) and drop its link: what the master writes from now on never
+        reaches it (it cannot reconnect until `fail_over`, which kills the master first)."""
+        self.synced()
+        self.replica.proc.send_signal(signal.SIGSTOP)
+        self.cut = True
+        self.master.client().client_kill_filter(_type="replica")
+
+    def fail_over(self) -> None:
+        """SIGKILL the master; return once the Sentinel has promoted the replica and it accepts writes."""
+        self.master.proc.kill()
+        self.master.proc.wait()
+        if self.cut:
+            self.replica.proc.send_signal(signal.SIGCONT)
+            self.cut = False
+
+        def promoted() -> bool:
+            role = self.replica.client().info("replication").get("role")
+            return self.master_port() == self.replica.port and role == "master"
+
+        wait_for("the Sentinel to fail over to the replica", promoted, deadline_s=90)
+
+    def stop(self) -> None:
+        if self.cut:
+            self.replica.proc.send_signal(signal.SIGCONT)
+        self.sentinel.terminate()
+        try:
+            self.sentinel.wait(10)
+        except subprocess.TimeoutExpired:
+            self.sentinel.kill()
+        self.replica.stop()
+        if self.master.proc.poll() is None:
+            self.master.stop()
+
+
+@pytest.fixture
+def sentinel_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSetup]:
+    """A master, a replica and a Sentinel of the test's own (it fails the master over)."""
+    setup = SentinelSetup(tmp_path_factory.mktemp("redis-sentinel"))
+    try:
+        yield setup
+    finally:
+        setup.stop()
