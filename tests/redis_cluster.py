@@ -77,11 +77,7 @@ class RedisCluster:
         self.nodes: list[RedisServer] = []
         try:
             for i in range(3):
-                node_dir = workdir / f"node{i}"
-                node_dir.mkdir()
-                conf = str(node_dir / "nodes.conf")
-                options = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--cluster-node-timeout", "5000")
-                self.nodes.append(RedisServer(node_dir, options=options, port=cluster_port()))
+                self.nodes.append(self._node(workdir, i))
             addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
             made = subprocess.run(
                 [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
@@ -94,6 +90,21 @@ class RedisCluster:
             self.stop()
             raise
         self.url = f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    @staticmethod
+    def _node(workdir: Path, i: int) -> RedisServer:
+        """Node `i`, on ports found free (tried again if another process took them meanwhile)."""
+        for attempt in range(5):
+            node_dir = workdir / f"node{i}-{attempt}"
+            node_dir.mkdir()
+            conf = str(node_dir / "nodes.conf")
+            options = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--cluster-node-timeout", "5000")
+            try:
+                return RedisServer(node_dir, options=options, port=cluster_port())
+            except pytest.fail.Exception:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def healthy(self) -> bool:
         """Every node says the cluster is ok, knows all three masters and serves all 16384 slots."""
@@ -212,9 +223,16 @@ class SentinelSetup:
             self.replica.proc.send_signal(signal.SIGCONT)
             self.cut = False
 
+        import redis
+
+        sentinel = redis.Sentinel([("127.0.0.1", self.port)], socket_timeout=5)  # type: ignore[no-untyped-call]
+
         def promoted() -> bool:
+            """The failover is over for clients: redis-py's Sentinel (what swarmchat asks) names the replica
+            as a master in good standing, and the replica says it is one."""
             role = self.replica.client().info("replication").get("role")
-            return self.master_port() == self.replica.port and role == "master"
+            found = sentinel.discover_master(self.SERVICE)  # type: ignore[no-untyped-call]
+            return tuple(found) == ("127.0.0.1", self.replica.port) and role == "master"
 
         wait_for("the Sentinel to fail over to the replica", promoted, deadline_s=90)
 
