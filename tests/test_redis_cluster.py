@@ -15,7 +15,7 @@ from fake_openai import FakeOpenAI, Reply
 from redis_server import RedisServer
 
 from swarmchat.session import SessionMeta
-from swarmchat.store import open_store
+from swarmchat.store import open_store, redis_connect
 from swarmchat.store.encoding import meta_bytes
 from swarmchat.store.redis import RedisStore
 
@@ -155,3 +155,14 @@ def test_a_single_node_keeps_its_old_layout_and_prefixes_keep_apart(redis_server
     assert [m.name for m in team.list()] == ["mine"]
     assert [m.name for m in old.list()] == ["legacy"]
     assert client.exists("{team-a}:s:mine:meta", "{team-a}:s:mine:log", "{team-a}:sessions") == 3
+
+
+def test_a_command_beyond_the_ones_swarmchat_names_still_finds_its_shard(cluster: RedisCluster) -> None:
+    """The cluster client learns only the key positions of the commands swarmchat sends (redis_connect.USED);
+    any other command makes it fetch the whole table, and works."""
+    store = open_store(cluster.url)
+    assert isinstance(store, RedisStore)
+    store.write_new(SessionMeta.fresh("x"), [{"role": "user", "content": "hi"}])
+    meta = store.keys.meta("x")
+    assert "strlen" not in redis_connect.USED
+    assert store.client.strlen(meta) == len(store.client.get(meta) or b"")
