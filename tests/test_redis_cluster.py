@@ -28,7 +28,7 @@ def text(value: bytes | str) -> str:
 
 
 pytest_plugins = ["redis_cluster"]
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]  # each test runs several servers
 
 
 @pytest.fixture

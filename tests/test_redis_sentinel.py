@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from redis_cluster import SentinelSetup
 
 pytest_plugins = ["redis_cluster"]
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]  # each test runs several servers
 
 
 def test_a_chat_goes_on_after_a_sentinel_failover(
