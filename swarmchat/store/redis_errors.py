@@ -10,7 +10,10 @@ from swarmchat.errors import StoreUnavailable, SwarmchatError, UsageError
 OURS = ("LOCKLOST", "GONE", "ENDMOVED", "TAKEN", "MISSING", "WRONGTYPE")
 """Replies that are not failures of the server: the store's scripts' refusals, a key of the wrong type."""
 
-_CLUSTER = "swarmchat cannot use it through this URL; point SWARMCHAT_STORE at a standalone Redis or its master"
+_CLUSTER = (
+    "nothing was written: try again (keys move while a cluster is resharded); if it persists, "
+    "point SWARMCHAT_STORE at a node of the cluster itself, not at a proxy or a copy of one"
+)
 
 
 def one_line(exc: redis.RedisError | exceptions.RedisClusterException, where: str) -> SwarmchatError | None:
