@@ -5,6 +5,7 @@ prune); key prefixes that let teams share a cluster or a database; the old singl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ import redis
 from conftest import Run, one_error_line
 from fake_openai import FakeOpenAI, Reply
 from redis_server import RedisServer
+from terminal import Terminal
+from test_redis_failures_e2e import chat, leave, said
 
 from swarmchat.session import SessionMeta
 from swarmchat.store import open_store, redis_connect
@@ -166,3 +169,16 @@ def test_a_command_beyond_the_ones_swarmchat_names_still_finds_its_shard(cluster
     meta = store.keys.meta("x")
     assert "strlen" not in redis_connect.USED
     assert store.client.strlen(meta) == len(store.client.get(meta) or b"")
+
+
+def test_a_repl_chat_on_a_cluster_is_stored_turn_by_turn(
+    term: Callable[..., Terminal], server: FakeOpenAI, cluster: RedisCluster
+) -> None:
+    url = f"{cluster.url}?prefix=team-a"
+    t = term("new", "live", "--base-url", server.url, env={"SWARMCHAT_STORE": url})
+    chat(t, "first")
+    assert said(url, "live") == [("user", "first"), ("assistant", "echo: first")]  # stored before the next turn
+    chat(t, "second")
+    assert leave(t) == 0, t.text[-2000:]
+    assert [text for role, text in said(url, "live") if role == "user"] == ["first", "second"]
+    assert not any(k.startswith("{team-a}:lock:") for k in cluster.stored_keys())  # released on exit
