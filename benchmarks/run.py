@@ -178,21 +178,24 @@ def bench_list(b: Bench) -> None:
         bench_list_redis(b, 10_000)
 
 
-def bench_list_redis(b: Bench, count: int, group: str = "list") -> None:
-    """`swarmchat list` with SWARMCHAT_STORE on a private redis-server holding `count` sessions."""
+def bench_list_redis(b: Bench, count: int, group: str = "list", url: str = "", where: str = "Redis") -> float:
+    """`swarmchat list` with SWARMCHAT_STORE on Redis (a private redis-server unless `url` names one)
+    holding `count` sessions; the median in ms."""
     from swarmchat.store.redis import RedisStore
 
-    with redis_server(b.tmp / f"redis-list-{group}") as url:
+    with contextlib.ExitStack() as stack:
+        url = url or stack.enter_context(redis_server(b.tmp / f"redis-list-{group}"))
         store = RedisStore(url)
         t0 = time.perf_counter()
         now = datetime.now(UTC)
         for n in range(count):
             items = bench_data.conversation(4, seed=n, reply_words=20)
             store.write_new(bench_data.session_meta(f"chat-{n:05d}", items, now), items)
-        b.log(f"{count:,} Redis sessions written in {time.perf_counter() - t0:.1f}s")
+        b.log(f"{count:,} sessions written to {where} in {time.perf_counter() - t0:.1f}s")
         env = b.env(b.tmp, SWARMCHAT_STORE=url)
         runs = [wall(sw("list"), env, expect=b"older sessions not shown") for _ in range(b.runs)]
-        b.add(group, f"list, {count:,} sessions on Redis", ms(median(runs)), "ms", below=300)
+        b.add(group, f"list, {count:,} sessions on {where}", ms(median(runs)), "ms", below=300)
+        return ms(median(runs))
 
 
 def llm_available() -> str | None:
@@ -437,26 +440,42 @@ def redis_missing(b: Bench, group: str) -> str | None:
     return why
 
 
-def bench_save_redis(b: Bench, group: str, rounds: int) -> None:
-    """Saves on a single redis-server (the guarded append: one script, one round trip)."""
-    with redis_server(b.tmp / f"redis-{group}") as url:
+def bench_save_redis(b: Bench, group: str, rounds: int, url: str = "", where: str = "single node") -> SaveCosts:
+    """Saves on Redis, a private single redis-server unless `url` names one (the guarded append: one
+    script, one round trip)."""
+    with contextlib.ExitStack() as stack:
+        url = url or stack.enter_context(redis_server(b.tmp / f"redis-{group}"))
         from swarmchat.store.redis import RedisStore
 
         rstore = RedisStore(url)
         costs = save_costs({n: _redis_session(rstore, n) for n in SIZES}, rounds)
         if group == "save":
             report_save(b, "redis", costs, absolute=None)
-            return
+            return costs
         for n in SIZES:
-            b.add(group, f"single node: save after append, {n:,} items", ms(costs.wall_append[n]), "ms",
+            b.add(group, f"{where}: save after append, {n:,} items", ms(costs.wall_append[n]), "ms",
                   note=f"CPU {ms(costs.cpu_append[n]):.2f} ms")  # fmt: skip
+        return costs
 
 
 def bench_redis(b: Bench) -> None:
-    """The team store on one redis-server: a save, and `list` over 10,000 sessions (issue 22)."""
-    if redis_missing(b, "redis") is None:
-        bench_save_redis(b, "redis", 60 if b.quick else 200)
-        bench_list_redis(b, 10_000, group="redis")
+    """The team store on one redis-server and on a 3-master Redis Cluster, side by side: a save, and
+    `list` over 10,000 sessions (issue 22)."""
+    if redis_missing(b, "redis") is not None:
+        return
+    rounds = 60 if b.quick else 200
+    single = bench_save_redis(b, "redis", rounds)
+    single_list = bench_list_redis(b, 10_000, group="redis")
+    if shutil.which("redis-cli") is None:
+        b.add("redis", "cluster", None, "ms", note="redis-cli not on PATH (apt-get install redis-tools)")
+        return
+    with redis_cluster(b.tmp / "redis-cluster") as url:
+        cluster = bench_save_redis(b, "redis", rounds, url=url, where="3-master cluster")
+        cluster_list = bench_list_redis(b, 10_000, group="redis", url=url, where="a 3-master cluster")
+    for n in SIZES:
+        ratio = round(cluster.wall_append[n] / single.wall_append[n], 2)
+        b.add("redis", f"cluster / single node: save, {n:,} items", ratio, "x")
+    b.add("redis", "cluster / single node: list, 10,000 sessions", round(cluster_list / single_list, 2), "x")
 
 
 def _file_session(store: FileStore, n: int) -> Any:
@@ -569,6 +588,19 @@ def redis_server(workdir: Path) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def redis_cluster(workdir: Path) -> Iterator[str]:
+    """The test suite's 3-master Redis Cluster on loopback (tests/redis_cluster.py), stopped after."""
+    from redis_cluster import RedisCluster
+
+    workdir.mkdir()
+    cluster = RedisCluster(workdir)
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
 
 
 # --- the REPL's prompt ------------------------------------------------------------------------------

@@ -28,15 +28,22 @@ def free_port() -> int:
 
 class RedisServer:
     def __init__(
-        self, workdir: Path, *, tls: bool = False, password: str | None = None, options: tuple[str, ...] = ()
+        self,
+        workdir: Path,
+        *,
+        tls: bool = False,
+        password: str | None = None,
+        options: tuple[str, ...] = (),
+        port: int | None = None,
     ) -> None:
         """Plain: redis://127.0.0.1:PORT/0. With `tls`: TLS only, with a certificate for 127.0.0.1 from a
         throwaway CA (`ca_file`); the URL is rediss://[:PASSWORD@]127.0.0.1:PORT/0?ssl_ca_certs=CA.
-        `options` are more redis-server arguments (e.g. "--appendonly", "yes"), after the defaults."""
+        `options` are more redis-server arguments (e.g. "--appendonly", "yes"), after the defaults; `port`
+        one chosen by the caller (else a free one)."""
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is not installed (apt-get install redis-server); the Redis tests need it")
-        self.port = free_port()
+        self.port = port or free_port()
         self.client_options: dict[str, object] = {"host": "127.0.0.1", "port": self.port, "password": password}
         auth = f":{password}@" if password else ""
         # AOF on, as a team should run it (swarmchat warns about a Redis that keeps nothing on disk)

@@ -21,15 +21,17 @@ def data_dir() -> Path:
     return Path(user_data_dir("swarmchat", appauthor=False))
 
 
-_SCHEMES = ("redis://", "rediss://", "unix://")
+_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 _FORMS = (
-    "use redis://[:PASSWORD@]HOST:PORT/DB, rediss://... (TLS) or unix:///path/to/redis.sock, "
-    "or leave it empty for files in the data dir"
+    "use redis://[:PASSWORD@]HOST:PORT/DB (a standalone Redis or a cluster node), rediss://... (TLS), "
+    "unix:///path/to/redis.sock or redis+sentinel://[:PASSWORD@]HOST:PORT,HOST:PORT/MASTER/DB, "
+    "each with ?prefix=NAME if teams share the Redis, or leave it empty for files in the data dir"
 )
 
 
 def open_store(url: str | None = None) -> SessionStore:
-    """The store named by `url` or SWARMCHAT_STORE (redis://, rediss://, unix://), else the file store.
+    """The store named by `url` or SWARMCHAT_STORE (redis://, rediss://, unix://, redis+sentinel://), else
+    the file store.
 
     Anything else is refused rather than quietly falling back to the files: a typo such as
     `redis:/host` must not put a team's sessions on one laptop."""
@@ -58,8 +60,11 @@ def _check_url(url: str) -> None:
     if not url.startswith(_SCHEMES):
         raise UsageError(f"SWARMCHAT_STORE='{shown}' is not a store URL; {_FORMS}")
     parts = urlsplit(url)
-    if parts.scheme != "unix" and not parts.hostname:
+    host = parts.netloc.rpartition("@")[2] if parts.scheme == "redis+sentinel" else parts.hostname
+    if parts.scheme != "unix" and not host:
         raise UsageError(f"SWARMCHAT_STORE='{shown}' names no Redis host; {_FORMS}")
+    if parts.scheme == "redis+sentinel":
+        return  # its path names the master, then the database (checked by redis_connect)
     db = parts.path.strip("/") if parts.scheme != "unix" else ""
     for value in [db, *parse_qs(parts.query).get("db", [])]:
         if value and not (value.isascii() and value.isdigit()):

@@ -33,11 +33,11 @@ def open_elsewhere(store: SessionStore, names: list[str]) -> dict[str, str]:
             if info and _alive(info):
                 found[name] = holder_line(info)
         return found
-    from swarmchat.store.redis import RedisStore, lock_key
+    from swarmchat.store.redis import RedisStore
 
     if not isinstance(store, RedisStore):
         return {}
-    values = store.call(lambda: store.client.mget([lock_key(n) for n in names]))
+    values = store.call(lambda: store.client.mget([store.keys.lock(n) for n in names]))
     return {
         name: holder_line(info)
         for name, value in zip(names, values, strict=True)

@@ -1,14 +1,13 @@
-"""The Redis store, for teams and deployments (`SWARMCHAT_STORE=redis://...`).
-
-swarmchat:s:NAME:meta   the SessionMeta as JSON (a string)
-swarmchat:s:NAME:log    the journal of the item list: one list element per change (see journal.py)
-swarmchat:sessions      a sorted set of names scored by last use: `list` reads metas, never logs
-swarmchat:lock:NAME     the one-writer lock: SET NX PX with a random token and the holder's pid/host
+"""The Redis store, for teams and deployments (`SWARMCHAT_STORE=redis://...`, a cluster, Sentinel: see
+redis_connect). Its keys (redis_keys): per session a meta (JSON), a journal (a list, see journal.py)
+and its end; a sorted set of names scored by last use (`list` reads metas, never logs); per session
+a one-writer lock (SET NX PX with a random token and the holder's pid/host).
 
 Every write by an open session runs as one Lua script that first checks the lock token, so a
 writer whose lock expired (a frozen laptop) can never clobber the new holder's history. A live
 holder renews its lock from a background thread; a dead one's lock expires, or is taken over at
-once when it names a pid on this host that no longer exists.
+once when it names a pid on this host that no longer exists. All of a store's keys share one hash
+slot on a cluster, so each script runs on one shard.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import socket
 import threading
@@ -37,14 +35,16 @@ from swarmchat.store.filelock import holder_info, holder_line
 from swarmchat.store.journal import Replay, line_seq
 from swarmchat.store.journaled import JournaledStore, Lock, LogMoved, RawLog
 from swarmchat.store.machine import machine_path
-from swarmchat.store.redis_errors import first_line, one_line
+from swarmchat.store.redis_connect import Target, connect
+from swarmchat.store.redis_errors import one_line
+from swarmchat.store.redis_keys import Keys
 
 if TYPE_CHECKING:
     from swarmchat.store.catalog.db import Catalog
 
-PREFIX = "swarmchat"
-INDEX = f"{PREFIX}:sessions"
-EXPIRIES = f"{PREFIX}:expiries"  # a sorted set: name -> when its keys expire (sessions with --ttl)
+_LEGACY = Keys()  # the layout of a standalone Redis without a prefix (the module's key functions)
+INDEX = _LEGACY.index
+EXPIRIES = _LEGACY.expiries  # a sorted set: name -> when its keys expire (sessions with --ttl)
 LOCK_MS = 30_000
 RENEW_SECONDS = 10.0
 
@@ -201,31 +201,8 @@ return 1
 )
 
 
-def meta_key(name: str) -> str:
-    return f"{PREFIX}:s:{name}:meta"
-
-
-def log_key(name: str) -> str:
-    return f"{PREFIX}:s:{name}:log"
-
-
-def end_key(name: str) -> str:
-    """The seq of the log's last line: with the log's length, where an append expects it to end."""
-    return f"{PREFIX}:s:{name}:end"
-
-
-def session_keys(name: str) -> list[str]:
-    """The keys one session's data lives under: meta, log, end."""
-    return [meta_key(name), log_key(name), end_key(name)]
-
-
-def lock_key(name: str) -> str:
-    return f"{PREFIX}:lock:{name}"
-
-
-def aside_key(name: str) -> str:
-    """Where a log found without its meta is kept when the name is used again (never overwritten)."""
-    return f"{PREFIX}:aside:{name}:{int(time.time() * 1000)}"
+meta_key, log_key, end_key = _LEGACY.meta, _LEGACY.log, _LEGACY.end
+session_keys, lock_key = _LEGACY.session, _LEGACY.lock
 
 
 def redact(url: str) -> str:
@@ -239,20 +216,11 @@ def redact(url: str) -> str:
 
 
 class RedisStore(JournaledStore):
-    def __init__(self, url: str, *, client: redis.Redis | None = None) -> None:
+    def __init__(self, url: str) -> None:
         self.location = redact(url)
-        try:
-            self.client = client or redis.Redis.from_url(
-                url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
-            )
-            pool = self.client.connection_pool
-            pool.connection_class(**pool.connection_kwargs)  # an unknown ?option fails here, not mid-command
-        except (ValueError, TypeError) as exc:
-            unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
-            problem = f"unknown option '{unknown[1]}'" if unknown else first_line(exc)
-            raise StoreUnavailable(
-                f"SWARMCHAT_STORE is not a usable Redis URL ({problem}); e.g. redis://host:6379/0"
-            ) from None
+        self.target: Target = self.call(lambda: connect(url))
+        self.client = self.target.client
+        self.keys = self.target.keys
         self._write = self.client.register_script(_WRITE)
         self._renew = self.client.register_script(_RENEW)
         self._retake = self.client.register_script(_RETAKE)
@@ -268,7 +236,7 @@ class RedisStore(JournaledStore):
         (a lost lock, a log that moved...) pass through as redis.ResponseError."""
         try:
             yield
-        except redis.RedisError as exc:
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
             error = one_line(exc, self.location)
             if error is None:
                 raise
@@ -280,7 +248,7 @@ class RedisStore(JournaledStore):
         from swarmchat.store.redis_checks import checked
 
         cache = machine_path(self.location, "checked", ".json")
-        warnings, due = self.call(lambda: checked(self.client, self.location, cache))
+        warnings, due = self.call(lambda: checked(self.target.node(), self.location, cache))
         if due:  # the index may have lost names (evicted, deleted): found again by a scan, as often as the checks
             self.repair_index()
         return warnings
@@ -303,19 +271,19 @@ class RedisStore(JournaledStore):
 
     # reading ------------------------------------------------------------------------------
     def names(self) -> list[str]:
-        raw = self.call(lambda: self.client.zrange(INDEX, 0, -1))
+        raw = self.call(lambda: self.client.zrange(self.keys.index, 0, -1))
         return sorted(_text(n) for n in raw)  # type: ignore[arg-type]
 
     def exists(self, name: str) -> bool:
         name = validate_name(name)
-        return bool(self.call(lambda: self.client.exists(meta_key(name))))
+        return bool(self.call(lambda: self.client.exists(self.keys.meta(name))))
 
     def read_meta(self, name: str) -> SessionMeta:
         name = validate_name(name)
-        raw = self._get(name, meta_key(name), self.client.get)
+        raw = self._get(name, self.keys.meta(name), self.client.get)
         if raw is None:
             raise SessionNotFound(name)
-        return parse_meta(name, self._where(meta_key(name)), _bytes(raw))
+        return parse_meta(name, self._where(self.keys.meta(name)), _bytes(raw))
 
     def _get(self, name: str, key: str, fetch: Callable[[str], Any]) -> Any:
         try:
@@ -330,7 +298,7 @@ class RedisStore(JournaledStore):
 
     # the journaled store's primitives ---------------------------------------------------------
     def read_log(self, meta: SessionMeta) -> tuple[RawLog, str]:
-        key = log_key(meta.name)
+        key = self.keys.log(meta.name)
         lines = self._get(meta.name, key, lambda k: self.client.lrange(k, 0, -1))
         return list(lines), self._where(key)
 
@@ -344,7 +312,7 @@ class RedisStore(JournaledStore):
 
     def opened(self, meta: SessionMeta) -> None:
         if ttl := meta.ttl_seconds:  # opening is use: the expiry starts again
-            keys = [*session_keys(meta.name), EXPIRIES]
+            keys = [*self.keys.session(meta.name), self.keys.expiries]
             self.call(lambda: self._touch(keys=keys, args=[ttl, meta.name]))
 
     def derived_dir(self) -> Path:
@@ -352,15 +320,15 @@ class RedisStore(JournaledStore):
 
     def remove(self, name: str, lock: Lock) -> bool:
         assert isinstance(lock, RedisLock)
-        keys = [*session_keys(name), INDEX, EXPIRIES, lock_key(name)]
+        keys = [*self.keys.session(name), self.keys.index, self.keys.expiries, self.keys.lock(name)]
         return bool(self._scripted(lambda: self._delete(keys=keys, args=[name, lock.token])))
 
     def move(self, meta: SessionMeta, new: str, src: Lock, dst: Lock) -> None:
         assert isinstance(src, RedisLock)
         old = meta.name
         meta.name = new
-        keys = [*session_keys(old), *session_keys(new), INDEX, EXPIRIES, lock_key(old), lock_key(new)]
-        keys.append(aside_key(new))
+        k = self.keys
+        keys = [*k.session(old), *k.session(new), k.index, k.expiries, k.lock(old), k.lock(new), k.aside(new)]
         try:
             self._scripted(lambda: self._rename(keys=keys, args=[old, new, src.token, meta_bytes(meta)]))
         except redis.ResponseError as exc:
@@ -377,9 +345,10 @@ class RedisStore(JournaledStore):
 
         def read() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
-            pipe.mget([meta_key(n) for n in names])
+            metas = [self.keys.meta(n) for n in names]
+            pipe.execute_command("MGET", *metas)  # type: ignore[no-untyped-call]  # (a cluster pipeline refuses mget)
             for name in names:
-                pipe.exists(log_key(name))
+                pipe.exists(self.keys.log(name))
             return pipe.execute()
 
         raw, *logs = self.call(read)
@@ -390,13 +359,13 @@ class RedisStore(JournaledStore):
                 gone.append(name)  # expired (--ttl)
                 continue
             try:
-                meta = parse_meta(name, self._where(meta_key(name)), _bytes(data))
+                meta = parse_meta(name, self._where(self.keys.meta(name)), _bytes(data))
             except CorruptSession as exc:
                 out.append(BadSession(name, exc.path, exc.problem))
                 continue
             if meta.message_count and not log:
                 problem = "its journal is missing (evicted, or lost in a restart); delete it or restore a backup"
-                out.append(BadSession(name, self._where(log_key(name)), problem))
+                out.append(BadSession(name, self._where(self.keys.log(name)), problem))
             else:
                 out.append(meta)
         return out, gone
@@ -409,8 +378,8 @@ class RedisStore(JournaledStore):
 
         def top() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
-            pipe.zrevrange(INDEX, 0, count - 1)
-            pipe.zcard(INDEX)
+            pipe.zrevrange(self.keys.index, 0, count - 1)
+            pipe.zcard(self.keys.index)
             return pipe.execute()
 
         raw_names, total = self.call(top)
@@ -428,8 +397,8 @@ class RedisStore(JournaledStore):
 
         def read() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
-            pipe.zrange(INDEX, 0, -1, withscores=True)
-            pipe.zrangebyscore(EXPIRIES, "-inf", time.time())
+            pipe.zrange(self.keys.index, 0, -1, withscores=True)
+            pipe.zrangebyscore(self.keys.expiries, "-inf", time.time())
             return pipe.execute()
 
         raw, expired = self.call(read)
@@ -450,9 +419,10 @@ class RedisStore(JournaledStore):
     def repair_index(self) -> None:
         """Make the index of names agree with the metas stored (by SCAN): it may have been evicted or
         deleted, or miss sessions written around it. Costs the whole keyspace: run on connect, cached."""
-        head, tail = meta_key("\0").split("\0")
+        head, tail = self.keys.metas_pattern()
         found: set[str] = set()
-        for key in self.call(lambda: list(self.client.scan_iter(match=f"{head}*{tail}", count=1000))):
+        node = self.target.node()  # on a cluster, the one shard that holds the store's slot
+        for key in self.call(lambda: list(node.scan_iter(match=f"{head}*{tail}", count=1000))):
             found.add(_text(key)[len(head) : -len(tail)])
         indexed = set(self.names())
         missing = sorted(found - indexed)
@@ -460,14 +430,14 @@ class RedisStore(JournaledStore):
             metas, _ = self._metas(missing)
             scores = {m.name: _score(m) for m in metas}
             scores.update({name: 0.0 for name in missing if name not in scores})
-            self.call(lambda: self.client.zadd(INDEX, scores))
+            self.call(lambda: self.client.zadd(self.keys.index, scores))
         if stale := indexed - found:
-            self.call(lambda: self.client.zrem(INDEX, *stale))
+            self.call(lambda: self.client.zrem(self.keys.index, *stale))
 
     def _reindexed(self) -> bool:
         """An empty index (evicted, deleted): rebuilt if sessions are stored; True if it found any."""
         self.repair_index()
-        return bool(self.call(lambda: self.client.zcard(INDEX)))
+        return bool(self.call(lambda: self.client.zcard(self.keys.index)))
 
     def list(self) -> list[Listed]:  # last in the class: it shadows the builtin
         names = self.names()
@@ -475,7 +445,7 @@ class RedisStore(JournaledStore):
             names = self.names()
         listed, gone = self._metas(names)
         if gone:
-            self.call(lambda: self.client.zrem(INDEX, *gone))
+            self.call(lambda: self.client.zrem(self.keys.index, *gone))
         return listed
 
 
@@ -484,7 +454,7 @@ class RedisLock:
 
     def __init__(self, store: RedisStore, name: str, *, token: str | None = None) -> None:
         self.store = store
-        self.key = lock_key(name)
+        self.key = store.keys.lock(name)
         self.token = token or secrets.token_hex(16)
         self.held = False
 
@@ -570,7 +540,7 @@ class RedisLog:
                 self.store.call(self._renew)
 
     def _renew(self) -> Any:
-        keys = [self._lock.key, *session_keys(self.name), EXPIRIES]
+        keys = [self._lock.key, *self.store.keys.session(self.name), self.store.keys.expiries]
         args: list[Any] = [self._lock.token, LOCK_MS, self._open_ttl(), self.name]
         return self.store._renew(keys=keys, args=args)
 
@@ -605,8 +575,9 @@ class RedisLog:
             seq,
             *(line.rstrip(b"\n") for line in lines),
         ]
-        meta_k, log_k, end_k = session_keys(self.name)
-        keys = [self._lock.key, meta_k, log_k, INDEX, end_k, EXPIRIES, aside_key(self.name)]
+        k = self.store.keys
+        meta_k, log_k, end_k = k.session(self.name)
+        keys = [self._lock.key, meta_k, log_k, k.index, end_k, k.expiries, k.aside(self.name)]
         try:
             length, there = self._attempt(keys, args)
         except redis.ResponseError as exc:
@@ -629,7 +600,7 @@ class RedisLog:
         if not self._lock.retake():
             self._taken = SessionTakenOver(self.name, self._lock.holder())
             raise self._taken
-        last = self.store.call(lambda: self.store.client.get(end_key(self.name)))
+        last = self.store.call(lambda: self.store.client.get(self.store.keys.end(self.name)))
         if last is not None and int(last) > self._seq:  # written by another process while the lock was free
             self._lock.release()
             self._taken = SessionTakenOver(self.name, "another process wrote to it while this one was cut off")

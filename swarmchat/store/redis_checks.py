@@ -21,7 +21,8 @@ MIN_VERSION = (6, 0)
 
 
 def findings(client: redis.Redis, where: str) -> list[str]:
-    """Warnings about the server at `where` (StoreUnavailable for one swarmchat cannot use)."""
+    """Warnings about the server at `where` (StoreUnavailable for one swarmchat cannot use); on a cluster,
+    `client` is the shard that holds the store's keys."""
     info: dict[str, Any] = client.info()
     version = str(info.get("redis_version", "0"))
     parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
@@ -34,11 +35,6 @@ def findings(client: redis.Redis, where: str) -> list[str]:
         raise StoreUnavailable(
             f"Redis at {where} is a read-only replica (of {master}); "
             "point SWARMCHAT_STORE at the master (or use redis+sentinel://)"
-        )
-    if info.get("cluster_enabled"):
-        raise StoreUnavailable(
-            f"Redis at {where} is a node of a Redis Cluster, which swarmchat does not support yet; "
-            "point SWARMCHAT_STORE at a standalone Redis"
         )
     warnings = []
     policy = info.get("maxmemory_policy", "noeviction")

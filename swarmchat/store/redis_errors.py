@@ -10,13 +10,18 @@ from swarmchat.errors import StoreUnavailable, SwarmchatError, UsageError
 OURS = ("LOCKLOST", "GONE", "ENDMOVED", "TAKEN", "MISSING", "WRONGTYPE")
 """Replies that are not failures of the server: the store's scripts' refusals, a key of the wrong type."""
 
-_CLUSTER = "swarmchat cannot use it through this URL; point SWARMCHAT_STORE at a standalone Redis or its master"
+_CLUSTER = (
+    "nothing was written: try again (keys move while a cluster is resharded); if it persists, "
+    "point SWARMCHAT_STORE at a node of the cluster itself, not at a proxy or a copy of one"
+)
 
 
-def one_line(exc: redis.RedisError, where: str) -> SwarmchatError | None:
+def one_line(exc: redis.RedisError | exceptions.RedisClusterException, where: str) -> SwarmchatError | None:
     """The error to raise for `exc` from Redis at `where`; None for the store's own replies (OURS)."""
     text = first_line(exc)
     at = f"Redis at {where}"
+    if isinstance(exc, exceptions.RedisClusterException):  # the cluster client's own: no node answered
+        return StoreUnavailable(f"cannot reach the Redis Cluster at {where} ({text}); check SWARMCHAT_STORE, its nodes")
     if isinstance(exc, exceptions.AuthenticationError):
         return StoreUnavailable(f"{at} refused the password; fix SWARMCHAT_STORE")
     if isinstance(exc, exceptions.BusyLoadingError):
@@ -51,6 +56,8 @@ def one_line(exc: redis.RedisError, where: str) -> SwarmchatError | None:
         return StoreUnavailable(f"{at} denies this user a command ({text}); grant it in the server's ACL")
     if text.startswith(("NOAUTH", "WRONGPASS")):
         return StoreUnavailable(f"{at} needs a password; put it in SWARMCHAT_STORE (redis://:PASS@host)")
+    if "SELECT is not allowed in cluster mode" in text:
+        return UsageError(f"{at} is a node of a Redis Cluster, which has only database 0: end SWARMCHAT_STORE with /0")
     if "DB index is out of range" in text:  # SELECT of a database the server does not have
         return UsageError(
             f"{at} has no such database ({text}); use a database number it has (0-15 by default) in SWARMCHAT_STORE"

@@ -145,13 +145,13 @@ class FileTail(_Applied):
 
 class RedisTail(_Applied):
     def __init__(self, store: object, name: str) -> None:
-        from swarmchat.store.redis import RedisStore, log_key, meta_key
+        from swarmchat.store.redis import RedisStore
 
         assert isinstance(store, RedisStore)
         self.store = store
         self.name = name
         self.meta = store.read_meta(name)
-        self.log_key, self.meta_key = log_key(self.meta.name), meta_key(self.meta.name)
+        self.log_key, self.meta_key = store.keys.log(self.meta.name), store.keys.meta(self.meta.name)
         data, self.where = store.read_log(self.meta)
         assert isinstance(data, list)
         rep = check_replay(self.meta, self.where, data)
