@@ -21,7 +21,7 @@ from swarmchat.store import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["redis_server", "agency_server", "impostor_agency"]
+pytest_plugins = ["redis_server", "redis_cluster", "agency_server", "impostor_agency"]
 
 SOAK = os.environ.get("SWARMCHAT_SOAK") == "1"
 """The soak run: every crash-test kill and more examples where each one costs disk writes (README, Development)."""
@@ -35,6 +35,8 @@ SLOW_FIXTURES = {
     "redis_url",
     "tls_redis_server",
     "own_redis",
+    "redis_cluster",
+    "sentinel_setup",
     "impostor",
     "term",
     "served",

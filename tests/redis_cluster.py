@@ -1,5 +1,4 @@
-"""A real 3-master Redis Cluster and a real Sentinel setup on loopback, for the test modules that name
-this plugin (`pytest_plugins = ["redis_cluster"]`).
+"""A real 3-master Redis Cluster and a real Sentinel setup on loopback (a plugin conftest.py loads).
 
 The cluster is made as an operator makes one: three `redis-server --cluster-enabled yes` on free ports,
 joined by `redis-cli --cluster create ... --cluster-yes`; the fixture returns once every node reports

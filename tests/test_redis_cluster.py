@@ -30,7 +30,6 @@ def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-pytest_plugins = ["redis_cluster"]
 pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]  # each test runs several servers
 
 

@@ -18,7 +18,6 @@ from swarmchat.store import open_store
 if TYPE_CHECKING:
     from redis_cluster import SentinelSetup
 
-pytest_plugins = ["redis_cluster"]
 pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]  # each test runs several servers
 
 

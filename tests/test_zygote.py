@@ -10,6 +10,8 @@ import pytest
 import zygote
 from conftest import Run
 
+pytestmark = pytest.mark.slow  # the zygote is a process
+
 CASES = [
     ("--version",),
     ("list",),
