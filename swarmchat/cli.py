@@ -866,12 +866,24 @@ def config_unset(key: Annotated[str, typer.Argument(help="The key to remove.")])
         typer.echo(f"{key} is not set in {config_path()}")
 
 
-def main() -> None:
-    """Entry point: every failure becomes one line on stderr and an exit code."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes one line on stderr and an exit code (SystemExit). `argv` (else
+    sys.argv) may be given to run a command in this process: what a command changes process-wide (the
+    collector switched off by a short-lived command, --debug) is put back before this returns."""
+    global _debug
+    collecting, debug_env = gc.isenabled(), os.environ.get("SWARMCHAT_DEBUG")
     try:
-        _main()
+        _main(argv)
     except SystemExit as exc:
+        if argv is not None:  # in a caller's process: never end it
+            raise
         _leave(exc)
+    finally:
+        _debug = False
+        if collecting:
+            gc.enable()
+        if debug_env is None:
+            os.environ.pop("SWARMCHAT_DEBUG", None)
 
 
 def _leave(exit: SystemExit) -> None:
@@ -889,9 +901,9 @@ def _leave(exit: SystemExit) -> None:
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
-def _main() -> None:
+def _main(argv: list[str] | None) -> None:
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except SwarmchatError as exc:
         if _debug:
             raise
