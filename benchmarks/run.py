@@ -578,29 +578,28 @@ def full_rewrite_costs(folder: Path, rounds: int) -> dict[int, float]:
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """The test suite's real redis-server on a free loopback port (tests/redis_server.py), stopped after."""
-    from redis_server import RedisServer
-
+def _serving(start: Callable[[Path], Any], workdir: Path) -> Iterator[str]:
+    """A server of the test suite started in `workdir`: its URL, and it is stopped after."""
     workdir.mkdir()
-    server = RedisServer(workdir)
+    server = start(workdir)
     try:
         yield server.url
     finally:
         server.stop()
 
 
-@contextlib.contextmanager
-def redis_cluster(workdir: Path) -> Iterator[str]:
+def redis_server(workdir: Path) -> contextlib.AbstractContextManager[str]:
+    """The test suite's real redis-server on a free loopback port (tests/redis_server.py), stopped after."""
+    from redis_server import RedisServer
+
+    return _serving(RedisServer, workdir)
+
+
+def redis_cluster(workdir: Path) -> contextlib.AbstractContextManager[str]:
     """The test suite's 3-master Redis Cluster on loopback (tests/redis_cluster.py), stopped after."""
     from redis_cluster import RedisCluster
 
-    workdir.mkdir()
-    cluster = RedisCluster(workdir)
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
+    return _serving(RedisCluster, workdir)
 
 
 # --- the REPL's prompt ------------------------------------------------------------------------------
